@@ -1,0 +1,2 @@
+#[goro::main(worker_threads = "4")]
+async fn main() {}

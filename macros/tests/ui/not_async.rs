@@ -1,0 +1,4 @@
+#[goro::main]
+fn main() {
+    println!("no async here");
+}

@@ -1,0 +1,2 @@
+#[goro::main(flavor = "current_thread")]
+async fn main() {}

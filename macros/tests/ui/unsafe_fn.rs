@@ -1,0 +1,4 @@
+#[goro::test]
+async unsafe fn risky() {}
+
+fn main() {}

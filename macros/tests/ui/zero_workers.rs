@@ -1,0 +1,4 @@
+#[goro::test(worker_threads = 0)]
+async fn no_workers() {}
+
+fn main() {}

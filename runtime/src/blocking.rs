@@ -1,0 +1,152 @@
+//! The blocking pool: threads for calls that would block a worker.
+//!
+//! # The protocol
+//!
+//! A blocking call is an ordinary goro task whose schedule function pushes it onto this
+//! pool's queue instead of a worker's, so it has the same [`JoinHandle`] (a panic is reported
+//! through it) and counts in `num_tasks`. Threads start on demand:
+//!
+//! - a new job wakes an idle thread if there are at least as many idle threads as queued
+//!   jobs; otherwise it starts a new thread, up to `max_blocking_threads` (default
+//!   [`DEFAULT_MAX_THREADS`]); beyond that it waits in the queue;
+//! - a thread that finds the queue empty waits for [`KEEP_ALIVE`] and then exits, so a burst
+//!   of blocking calls does not leave hundreds of threads behind;
+//! - at shutdown, queued jobs are dropped, idle threads exit at once, and running jobs finish
+//!   on their own thread without being waited for (a blocking call cannot be interrupted).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread;
+use std::time::Duration;
+
+use crate::executor::drop_runnable;
+use crate::runtime::Handle;
+use crate::task::Runnable;
+
+/// How long an idle blocking thread waits for a job before it exits. Long enough that a
+/// steady trickle of blocking calls reuses threads, short enough that a burst is soon undone.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// Blocking threads per runtime unless `Builder::max_blocking_threads` says otherwise: Go
+/// lets blocking syscalls take up to 10,000 threads; 512 (tokio's figure) bounds the memory
+/// of their stacks while leaving room for hundreds of slow calls at once.
+pub const DEFAULT_MAX_THREADS: usize = 512;
+
+/// A runtime's blocking threads and their queue.
+#[derive(Debug)]
+pub(crate) struct Pool {
+    /// Queue and counters.
+    state: Mutex<State>,
+    /// Where idle threads wait for a job.
+    cvar: Condvar,
+    /// The most threads at once.
+    max_threads: usize,
+    /// How long an idle thread lingers.
+    keep_alive: Duration,
+    /// Thread names are `{prefix}-blocking-{n}`.
+    prefix: String,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Jobs not yet started.
+    queue: VecDeque<Runnable>,
+    /// Threads waiting for a job.
+    idle: usize,
+    /// Threads alive.
+    threads: usize,
+    /// Number for the next thread's name.
+    next_id: usize,
+    /// Set once at shutdown: no new jobs, idle threads exit.
+    shutdown: bool,
+}
+
+impl Pool {
+    pub(crate) fn new(max_threads: usize, keep_alive: Duration, prefix: String) -> Pool {
+        Pool {
+            state: Mutex::new(State::default()),
+            cvar: Condvar::new(),
+            max_threads,
+            keep_alive,
+            prefix,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The schedule function of blocking tasks: queue the job, find it a thread.
+    pub(crate) fn schedule(&self, handle: &Arc<Handle>, runnable: Runnable) {
+        let mut state = self.lock();
+        if state.shutdown {
+            drop(state);
+            drop_runnable(runnable);
+            return;
+        }
+        state.queue.push_back(runnable);
+        if state.idle >= state.queue.len() {
+            self.cvar.notify_one();
+            return;
+        }
+        if state.threads >= self.max_threads {
+            return; // it waits for a thread to come free
+        }
+        state.threads += 1;
+        let id = state.next_id;
+        state.next_id += 1;
+        drop(state);
+        let h = handle.clone();
+        let spawned = thread::Builder::new()
+            .name(format!("{}-blocking-{id}", self.prefix))
+            .spawn(move || h.blocking.thread_main(&h));
+        if spawned.is_err() {
+            // The OS refused a thread; the job waits for one that exists, if any.
+            self.lock().threads -= 1;
+        }
+    }
+
+    fn thread_main(&self, handle: &Arc<Handle>) {
+        let _enter = crate::current::enter(handle.clone());
+        let mut state = self.lock();
+        loop {
+            if let Some(job) = state.queue.pop_front() {
+                drop(state);
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run()));
+                state = self.lock();
+                continue;
+            }
+            if state.shutdown {
+                break;
+            }
+            state.idle += 1;
+            let (guard, wait) = self
+                .cvar
+                .wait_timeout(state, self.keep_alive)
+                .unwrap_or_else(|e| e.into_inner());
+            state = guard;
+            state.idle -= 1;
+            if wait.timed_out() && state.queue.is_empty() {
+                break;
+            }
+        }
+        state.threads -= 1;
+    }
+
+    /// The number of blocking threads alive.
+    pub(crate) fn num_threads(&self) -> usize {
+        self.lock().threads
+    }
+
+    /// Drops queued jobs and lets idle threads exit.
+    pub(crate) fn shutdown(&self) {
+        let mut state = self.lock();
+        state.shutdown = true;
+        let queued: Vec<_> = state.queue.drain(..).collect();
+        drop(state);
+        self.cvar.notify_all();
+        for job in queued {
+            drop_runnable(job);
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Configuring and starting a [`Runtime`].
+
+use std::io;
+use std::time::Duration;
+
+use crate::blocking;
+use crate::runtime::Runtime;
+
+/// The environment variable that sets the number of workers, as `GOMAXPROCS` does for Go.
+pub const MAXPROCS_ENV: &str = "GORO_MAXPROCS";
+
+/// Builds a [`Runtime`] with custom settings.
+///
+/// ```
+/// let rt = goro_runtime::Builder::new()
+///     .worker_threads(2)
+///     .max_blocking_threads(16)
+///     .thread_name("app")
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    /// Workers; `None`: `GORO_MAXPROCS`, else the available parallelism.
+    worker_threads: Option<usize>,
+    /// The most blocking threads at once.
+    max_blocking_threads: usize,
+    /// Prefix of thread names: `{name}-worker-N`, `{name}-blocking-N`.
+    thread_name: String,
+    /// How long an idle blocking thread lingers.
+    keep_alive: Duration,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// Default settings: one worker per CPU (or `GORO_MAXPROCS`), up to 512 blocking
+    /// threads, threads named `goro-worker-N` and `goro-blocking-N`.
+    pub fn new() -> Builder {
+        Builder {
+            worker_threads: None,
+            max_blocking_threads: blocking::DEFAULT_MAX_THREADS,
+            thread_name: "goro".to_string(),
+            keep_alive: blocking::KEEP_ALIVE,
+        }
+    }
+
+    /// Sets the number of worker threads, overriding `GORO_MAXPROCS`.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is zero: a runtime needs at least one worker.
+    #[track_caller]
+    pub fn worker_threads(mut self, n: usize) -> Builder {
+        assert!(n > 0, "goro: worker_threads must be at least 1");
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// Sets the most blocking threads that may run at once (default 512).
+    ///
+    /// # Panics
+    ///
+    /// If `n` is zero: `spawn_blocking` would never run anything.
+    #[track_caller]
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        assert!(n > 0, "goro: max_blocking_threads must be at least 1");
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// Sets the prefix of the runtime's thread names (default `goro`).
+    pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// Sets how long an idle blocking thread waits for work before it exits (default 10 s).
+    pub fn thread_keep_alive(mut self, keep_alive: Duration) -> Builder {
+        self.keep_alive = keep_alive;
+        self
+    }
+
+    /// Starts the runtime's worker threads.
+    ///
+    /// # Errors
+    ///
+    /// If `GORO_MAXPROCS` is set to something other than a positive integer (and
+    /// `worker_threads` was not called), or if the OS refuses a thread or a poller.
+    pub fn build(&self) -> io::Result<Runtime> {
+        let workers = match self.worker_threads {
+            Some(n) => n,
+            None => workers_from_env()?,
+        };
+        Runtime::start(
+            workers,
+            self.max_blocking_threads,
+            self.keep_alive,
+            self.thread_name.clone(),
+        )
+    }
+}
+
+/// `GORO_MAXPROCS` if set, else the available parallelism.
+fn workers_from_env() -> io::Result<usize> {
+    match std::env::var(MAXPROCS_ENV) {
+        Ok(value) => parse_maxprocs(&value),
+        Err(std::env::VarError::NotPresent) => {
+            Ok(std::thread::available_parallelism().map_or(1, |n| n.get()))
+        }
+        Err(std::env::VarError::NotUnicode(v)) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{MAXPROCS_ENV} must be a positive integer, got {v:?}"),
+        )),
+    }
+}
+
+fn parse_maxprocs(value: &str) -> io::Result<usize> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{MAXPROCS_ENV} must be a positive integer, got {value:?}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maxprocs_accepts_positive_integers_only() {
+        assert_eq!(parse_maxprocs("3").unwrap(), 3);
+        assert_eq!(parse_maxprocs(" 2 ").unwrap(), 2);
+        for bad in ["0", "-1", "two", ""] {
+            let err = parse_maxprocs(bad).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+            assert!(err.to_string().contains("GORO_MAXPROCS"), "{err}");
+        }
+    }
+}

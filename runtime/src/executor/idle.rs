@@ -1,0 +1,172 @@
+//! Which workers are asleep, which are searching, and whom to wake for new work.
+//!
+//! # The protocol
+//!
+//! Waking a parked thread costs microseconds, so goro wakes as few as it can without ever
+//! leaving runnable work with nobody to run it. Two counts, packed in one atomic word, steer
+//! it: `unparked` (workers not asleep) and `searching` (awake workers looking for work but
+//! holding none). A list of sleepers, under a mutex, says who can be woken.
+//!
+//! - **New work** (a spawn, a wake, an injector push) calls [`Idle::worker_to_notify`]. If a
+//!   worker is already searching, it will find the work: nobody is woken. Otherwise one
+//!   sleeper is popped and counted as unparked *and* searching before it even runs, so a burst
+//!   of new tasks wakes one worker, not a herd.
+//! - **A searching worker finds work**: [`Idle::transition_from_searching`]. If it was the
+//!   last searcher, it wakes another worker: there may be more work than it took, and nobody
+//!   else is looking.
+//! - **A worker goes to sleep**: [`Idle::transition_to_parked`] adds it to the sleepers and
+//!   lowers the counts under the lock. If it was the last searcher, it must look at every
+//!   queue once more *after* announcing that it sleeps: a producer that pushed work just
+//!   before saw a searcher and woke nobody. This re-check is what makes the
+//!   "skip the wake, someone is searching" shortcut safe (tokio lost wakeups here twice).
+//! - At most half of the workers search at once, so idle workers do not all hammer the
+//!   queues of the busy ones.
+
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Mutex, MutexGuard};
+
+/// Bits of the packed state that hold `searching`; the rest hold `unparked`.
+const SEARCHING_BITS: usize = 16;
+const SEARCHING_MASK: usize = (1 << SEARCHING_BITS) - 1;
+const ONE_UNPARKED: usize = 1 << SEARCHING_BITS;
+
+/// Sleep and search bookkeeping for a runtime's workers.
+#[derive(Debug)]
+pub(crate) struct Idle {
+    /// `unparked << 16 | searching`.
+    state: AtomicUsize,
+    /// Indices of the workers that are parked (or about to park), most recent last.
+    sleepers: Mutex<Vec<usize>>,
+    /// The number of workers.
+    num_workers: usize,
+}
+
+impl Idle {
+    pub(crate) fn new(num_workers: usize) -> Idle {
+        Idle {
+            state: AtomicUsize::new(num_workers << SEARCHING_BITS),
+            sleepers: Mutex::new(Vec::with_capacity(num_workers)),
+            num_workers,
+        }
+    }
+
+    fn sleepers(&self) -> MutexGuard<'_, Vec<usize>> {
+        self.sleepers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn counts(&self) -> (usize, usize) {
+        let state = self.state.load(SeqCst);
+        (state >> SEARCHING_BITS, state & SEARCHING_MASK)
+    }
+
+    /// Whether new work should wake somebody: nobody searches and somebody sleeps.
+    fn should_notify(&self) -> bool {
+        let (unparked, searching) = self.counts();
+        searching == 0 && unparked < self.num_workers
+    }
+
+    /// Picks a sleeping worker to wake for new work, already counted as unparked and
+    /// searching, or `None` when a searcher or nobody asleep makes a wake useless.
+    #[must_use]
+    pub(crate) fn worker_to_notify(&self) -> Option<usize> {
+        if !self.should_notify() {
+            return None;
+        }
+        let mut sleepers = self.sleepers();
+        if !self.should_notify() {
+            return None;
+        }
+        let index = sleepers.pop()?;
+        self.state.fetch_add(ONE_UNPARKED | 1, SeqCst);
+        Some(index)
+    }
+
+    /// Tries to start searching; fails when half of the workers already search.
+    #[must_use]
+    pub(crate) fn transition_to_searching(&self) -> bool {
+        let (_, searching) = self.counts();
+        if 2 * searching >= self.num_workers {
+            return false;
+        }
+        self.state.fetch_add(1, SeqCst);
+        true
+    }
+
+    /// Stops searching (work was found). Returns true if this was the last searcher, in which
+    /// case the caller must wake another worker.
+    #[must_use]
+    pub(crate) fn transition_from_searching(&self) -> bool {
+        let prev = self.state.fetch_sub(1, SeqCst);
+        prev & SEARCHING_MASK == 1
+    }
+
+    /// Announces that worker `index` goes to sleep. Returns true if it was the last searcher,
+    /// in which case the caller must re-check every queue before sleeping.
+    #[must_use]
+    pub(crate) fn transition_to_parked(&self, index: usize, is_searching: bool) -> bool {
+        let mut sleepers = self.sleepers();
+        let dec = ONE_UNPARKED | usize::from(is_searching);
+        let prev = self.state.fetch_sub(dec, SeqCst);
+        sleepers.push(index);
+        is_searching && prev & SEARCHING_MASK == 1
+    }
+
+    /// Called by a worker that woke up on its own (an I/O event, a timer, a spurious wake)
+    /// with work in hand: takes it off the sleepers list. Returns false when somebody had
+    /// already taken it off (and counted it as searching) to give it work.
+    pub(crate) fn unpark_self(&self, index: usize) -> bool {
+        let mut sleepers = self.sleepers();
+        match sleepers.iter().position(|&i| i == index) {
+            Some(pos) => {
+                sleepers.swap_remove(pos);
+                self.state.fetch_add(ONE_UNPARKED, SeqCst);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether worker `index` is still on the sleepers list.
+    pub(crate) fn is_parked(&self, index: usize) -> bool {
+        self.sleepers().contains(&index)
+    }
+
+    /// The number of workers asleep right now.
+    pub(crate) fn num_sleeping(&self) -> usize {
+        self.num_workers - self.counts().0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_work_wakes_one_sleeper_and_counts_it_searching() {
+        let idle = Idle::new(2);
+        assert!(!idle.transition_to_parked(0, false));
+        assert!(!idle.transition_to_parked(1, false));
+        assert_eq!(idle.worker_to_notify(), Some(1));
+        // The woken worker counts as searching: a second wake is not needed.
+        assert_eq!(idle.worker_to_notify(), None);
+        assert!(idle.transition_from_searching());
+        assert_eq!(idle.num_sleeping(), 1);
+    }
+
+    #[test]
+    fn last_searcher_going_to_sleep_is_told_to_recheck() {
+        let idle = Idle::new(4);
+        assert!(idle.transition_to_searching());
+        assert!(idle.transition_to_parked(3, true));
+        assert!(idle.is_parked(3));
+        assert!(idle.unpark_self(3));
+        assert!(!idle.is_parked(3));
+    }
+
+    #[test]
+    fn at_most_half_of_the_workers_search() {
+        let idle = Idle::new(2);
+        assert!(idle.transition_to_searching());
+        assert!(!idle.transition_to_searching());
+    }
+}

@@ -1,0 +1,130 @@
+//! The work-stealing executor: where runnable tasks wait, and how they reach a worker.
+//!
+//! # Where a task goes when it is woken
+//!
+//! - Woken by the task running on a worker of its own runtime (a channel send, a spawn):
+//!   into that worker's LIFO slot, displacing the slot's previous task to the back of the
+//!   worker's local queue. The woken task runs next, while what it needs is in cache.
+//! - Woken by itself while running (`yield_now`, a spent cooperative budget): to the back of
+//!   the shared injector, behind everything runnable at that moment, as Go's `Gosched` does.
+//! - Woken from anywhere else (another runtime, a plain thread, the blocking pool): to the
+//!   injector.
+//!
+//! Whenever work lands where a sleeping worker could take it, [`Shared::notify_parked`] asks
+//! the idle bookkeeping (`idle.rs`) whether to wake someone: at most one worker, and none if
+//! one is already searching.
+//!
+//! # Modules
+//!
+//! - `worker`: the worker thread's loop.
+//! - `queue`: the local run queue and its steal protocol.
+//! - `lifo`: the LIFO slot.
+//! - `idle`: sleeping and searching workers.
+
+pub(crate) mod idle;
+pub(crate) mod lifo;
+pub(crate) mod queue;
+pub(crate) mod worker;
+
+use std::sync::Arc;
+
+use concurrent_queue::ConcurrentQueue;
+
+use crate::park::Unparker;
+use crate::runtime::Handle;
+use crate::task::Runnable;
+use idle::Idle;
+use lifo::LifoSlot;
+
+pub(crate) use worker::current_worker_index;
+
+/// What other threads can reach of one worker.
+#[derive(Debug)]
+pub(crate) struct Remote {
+    /// The stealing end of the worker's local queue.
+    pub(crate) steal: queue::Steal<Runnable>,
+    /// The worker's LIFO slot (stealable, see `lifo.rs`).
+    pub(crate) lifo: LifoSlot,
+    /// Wakes the worker when it sleeps.
+    pub(crate) unparker: Unparker,
+}
+
+/// The executor state shared by all workers of a runtime.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// Tasks woken from outside the workers, yielding tasks, and local-queue overflow.
+    pub(crate) injector: ConcurrentQueue<Runnable>,
+    /// One entry per worker, by index.
+    pub(crate) remotes: Box<[Remote]>,
+    /// Which workers sleep or search.
+    pub(crate) idle: Idle,
+}
+
+impl Shared {
+    pub(crate) fn new(remotes: Box<[Remote]>) -> Shared {
+        let n = remotes.len();
+        Shared {
+            injector: ConcurrentQueue::unbounded(),
+            remotes,
+            idle: Idle::new(n),
+        }
+    }
+
+    /// Pushes a task where every worker can see it, and wakes one if needed.
+    pub(crate) fn push_injector(&self, runnable: Runnable) {
+        if let Err(e) = self.injector.push(runnable) {
+            // The injector is only closed at shutdown, after which nothing may run.
+            drop_runnable(e.into_inner());
+            return;
+        }
+        self.notify_parked();
+    }
+
+    /// Wakes a sleeping worker if new work needs one (see `idle.rs`).
+    pub(crate) fn notify_parked(&self) {
+        if let Some(index) = self.idle.worker_to_notify() {
+            self.remotes[index].unparker.unpark();
+        }
+    }
+
+    /// Wakes every worker (shutdown).
+    pub(crate) fn unpark_all(&self) {
+        for remote in self.remotes.iter() {
+            remote.unparker.unpark();
+        }
+    }
+
+    /// Whether any queue holds a task: the last searcher's re-check before sleeping.
+    pub(crate) fn has_work(&self) -> bool {
+        !self.injector.is_empty()
+            || self
+                .remotes
+                .iter()
+                .any(|r| !r.steal.is_empty() || r.lifo.is_some())
+    }
+}
+
+impl Handle {
+    /// The schedule function of every async task of this runtime.
+    pub(crate) fn schedule(self: &Arc<Handle>, runnable: Runnable, info: async_task::ScheduleInfo) {
+        if self.is_shutdown() {
+            drop_runnable(runnable);
+            return;
+        }
+        let runnable = if info.woken_while_running {
+            runnable
+        } else {
+            match worker::schedule_local(self, runnable) {
+                Ok(()) => return,
+                Err(runnable) => runnable,
+            }
+        };
+        self.executor.push_injector(runnable);
+    }
+}
+
+/// Drops a task that will never run again (its future's destructor runs here). A panicking
+/// destructor is contained: it must not unwind through a runtime thread.
+pub(crate) fn drop_runnable(runnable: Runnable) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(runnable)));
+}

@@ -1,0 +1,384 @@
+//! A worker thread: the loop that runs tasks, steals, drives the reactor and sleeps.
+//!
+//! # The loop
+//!
+//! Each turn is one of these named steps, in this order:
+//!
+//! 1. **tick**: count the turn.
+//! 2. **maintenance**: every [`REACTOR_INTERVAL`] ticks, poll the reactor without blocking,
+//!    so a runtime whose workers never idle still fires timers and reads sockets.
+//! 3. **next local task**: the LIFO slot, then the local queue; every
+//!    [`GLOBAL_QUEUE_INTERVAL`] ticks the injector goes first, so tasks woken from outside
+//!    (and yielding tasks) cannot be starved by two tasks that keep waking each other.
+//! 4. **injector**: a batch from the shared queue.
+//! 5. **steal**: become a searcher (at most half of the workers search), take half of a
+//!    random victim's queue, or its LIFO slot.
+//! 6. **park**: announce sleep (`idle.rs`), re-check every queue if this was the last
+//!    searcher, then sleep, driving the reactor if nobody else does (`park.rs`).
+//!
+//! # Why no work is left with nobody to run it
+//!
+//! Work is published before anyone is woken for it, and a worker announces its sleep before
+//! its last look at the queues (`idle.rs`). A worker that wakes from the reactor with tasks
+//! in hand takes itself off the sleepers list, wakes a peer if it holds more than it can run
+//! alone, and, because it stops driving the reactor to run user code, hands the driver role
+//! to a sleeping peer whenever timers or sockets are pending: a task that blocks its thread
+//! never stalls the timers of the others.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::queue;
+use super::{drop_runnable, Remote};
+use crate::park::{Parker, Slept};
+use crate::runtime::Handle;
+use crate::task::Runnable;
+
+/// Check the injector before the local queue every this many ticks: often enough that
+/// outside wakes are not starved, rarely enough that the shared queue is not contended.
+/// The same prime Go and tokio use, so it does not beat in step with other periodic work.
+pub(crate) const GLOBAL_QUEUE_INTERVAL: u32 = 61;
+
+/// Poll the reactor (without blocking) every this many ticks when the worker never idles.
+pub(crate) const REACTOR_INTERVAL: u32 = 61;
+
+/// The most tasks run back to back from the LIFO slot before the slot's task goes to the
+/// back of the queue: two tasks that keep waking each other cannot starve the rest.
+pub(crate) const LIFO_POLL_LIMIT: u32 = 3;
+
+/// How many tasks a worker takes from the injector at once, at most.
+const INJECTOR_BATCH: usize = 32;
+
+thread_local! {
+    /// The worker running on this thread, if it is a worker thread.
+    static WORKER: RefCell<Option<Rc<Worker>>> = const { RefCell::new(None) };
+}
+
+/// What a worker owns and only it touches.
+#[derive(Debug)]
+pub(crate) struct Core {
+    /// The owner's end of the local run queue.
+    queue: queue::Local<Runnable>,
+    /// Turns of the loop, for the periodic steps.
+    tick: u32,
+    /// Whether this worker counts as searching in `idle.rs`.
+    is_searching: bool,
+    /// State of the xorshift generator that picks steal victims.
+    rng: u32,
+}
+
+/// One worker thread.
+#[derive(Debug)]
+struct Worker {
+    /// The runtime.
+    handle: Arc<Handle>,
+    /// This worker's index in `handle.executor.remotes`.
+    index: usize,
+    /// The worker's own state. Borrowed only briefly, never across user code.
+    core: RefCell<Core>,
+    /// How this worker sleeps.
+    parker: Parker,
+}
+
+impl Core {
+    pub(crate) fn new(queue: queue::Local<Runnable>, index: usize) -> Core {
+        Core {
+            queue,
+            tick: 0,
+            is_searching: false,
+            rng: 0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1,
+        }
+    }
+
+    fn next_rand(&mut self) -> u32 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng = x;
+        x
+    }
+}
+
+/// Runs worker `index` of `handle` on the current thread until the runtime shuts down.
+pub(crate) fn run(handle: Arc<Handle>, index: usize, core: Core, parker: Parker) {
+    let _enter = crate::current::enter(handle.clone());
+    let worker = Rc::new(Worker {
+        handle,
+        index,
+        core: RefCell::new(core),
+        parker,
+    });
+    WORKER.with(|w| *w.borrow_mut() = Some(worker.clone()));
+    worker.run_loop();
+    worker.drain();
+    WORKER.with(|w| w.borrow_mut().take());
+}
+
+/// The index of the worker running on this thread, if it is a worker of `handle`.
+pub(crate) fn current_worker_index(handle: &Arc<Handle>) -> Option<usize> {
+    WORKER
+        .try_with(|w| match &*w.borrow() {
+            Some(worker) if Arc::ptr_eq(&worker.handle, handle) => Some(worker.index),
+            _ => None,
+        })
+        .ok()
+        .flatten()
+}
+
+/// Whether this thread is a worker of any goro runtime.
+pub(crate) fn is_worker_thread() -> bool {
+    WORKER.try_with(|w| w.borrow().is_some()).unwrap_or(false)
+}
+
+/// Schedules `runnable` on this thread's worker if it belongs to `handle`; gives it back
+/// otherwise.
+pub(crate) fn schedule_local(handle: &Arc<Handle>, runnable: Runnable) -> Result<(), Runnable> {
+    let worker = WORKER.try_with(|w| match &*w.borrow() {
+        Some(worker) if Arc::ptr_eq(&worker.handle, handle) => Some(worker.clone()),
+        _ => None,
+    });
+    match worker {
+        Ok(Some(worker)) => worker.push_lifo(runnable),
+        _ => Err(runnable),
+    }
+}
+
+impl Worker {
+    fn remote(&self) -> &Remote {
+        &self.handle.executor.remotes[self.index]
+    }
+
+    fn run_loop(&self) {
+        while !self.handle.is_shutdown() {
+            let tick = self.tick();
+            if tick.is_multiple_of(REACTOR_INTERVAL) {
+                self.maintenance();
+            }
+            if let Some(task) = self.next_task(tick) {
+                self.run_task(task);
+                continue;
+            }
+            if let Some(task) = self.steal_work() {
+                self.run_task(task);
+                continue;
+            }
+            self.park();
+        }
+    }
+
+    fn tick(&self) -> u32 {
+        let mut core = self.core.borrow_mut();
+        core.tick = core.tick.wrapping_add(1);
+        core.tick
+    }
+
+    /// Polls the reactor without blocking, if nobody else is driving it.
+    fn maintenance(&self) {
+        let reactor = &self.handle.reactor;
+        if let Some(mut driver) = reactor.try_lock_driver() {
+            reactor.drive(&mut driver, Some(Duration::ZERO));
+            drop(driver);
+            self.hand_off_driver();
+        }
+    }
+
+    /// Called after this worker stopped driving the reactor to run tasks: if the reactor has
+    /// timers or sockets pending and a peer sleeps without driving, wake it to take over.
+    fn hand_off_driver(&self) {
+        let executor = &self.handle.executor;
+        if executor.idle.num_sleeping() > 0 && self.handle.reactor.has_pending() {
+            executor.notify_parked();
+        }
+    }
+
+    fn next_task(&self, tick: u32) -> Option<Runnable> {
+        let injector = &self.handle.executor.injector;
+        if tick.is_multiple_of(GLOBAL_QUEUE_INTERVAL) {
+            if let Ok(task) = injector.pop() {
+                return Some(task);
+            }
+        }
+        if let Some(task) = self.remote().lifo.take() {
+            return Some(task);
+        }
+        let mut core = self.core.borrow_mut();
+        if let Some(task) = core.queue.pop() {
+            return Some(task);
+        }
+        self.take_injector_batch(&mut core)
+    }
+
+    /// Moves a batch of injector tasks into the local queue and returns the first.
+    fn take_injector_batch(&self, core: &mut Core) -> Option<Runnable> {
+        let executor = &self.handle.executor;
+        let first = executor.injector.pop().ok()?;
+        let share = executor.injector.len() / executor.remotes.len() + 1;
+        let room = queue::CAPACITY / 2 - core.queue.len().min(queue::CAPACITY / 2);
+        for _ in 0..share.min(INJECTOR_BATCH).min(room) {
+            match executor.injector.pop() {
+                Ok(task) => core
+                    .queue
+                    .push_back(task, &mut |t| executor.push_injector(t)),
+                Err(_) => break,
+            }
+        }
+        Some(first)
+    }
+
+    /// Looks for work elsewhere: other workers' queues and LIFO slots, then the injector.
+    fn steal_work(&self) -> Option<Runnable> {
+        let executor = &self.handle.executor;
+        let mut core = self.core.borrow_mut();
+        if !core.is_searching {
+            if !executor.idle.transition_to_searching() {
+                return None;
+            }
+            core.is_searching = true;
+        }
+        let n = executor.remotes.len();
+        let start = core.next_rand() as usize % n;
+        for i in (0..n).map(|i| (start + i) % n).filter(|&i| i != self.index) {
+            if let Some(task) = executor.remotes[i].steal.steal_into(&mut core.queue) {
+                return Some(task);
+            }
+        }
+        if let Some(task) = self.take_injector_batch(&mut core) {
+            return Some(task);
+        }
+        (0..n)
+            .filter(|&i| i != self.index)
+            .find_map(|i| executor.remotes[i].lifo.take())
+    }
+
+    /// Runs `task`, then up to `LIFO_POLL_LIMIT` tasks it woke into the LIFO slot.
+    fn run_task(&self, task: Runnable) {
+        self.transition_from_searching();
+        let mut task = task;
+        let mut lifo_polls = 0;
+        loop {
+            run_contained(task);
+            let Some(next) = self.remote().lifo.take() else {
+                return;
+            };
+            if lifo_polls == LIFO_POLL_LIMIT || self.handle.is_shutdown() {
+                self.push_local(next);
+                return;
+            }
+            lifo_polls += 1;
+            task = next;
+        }
+    }
+
+    fn transition_from_searching(&self) {
+        let mut core = self.core.borrow_mut();
+        if !core.is_searching {
+            return;
+        }
+        core.is_searching = false;
+        drop(core);
+        if self.handle.executor.idle.transition_from_searching() {
+            // We were the last searcher and found work: there may be more.
+            self.handle.executor.notify_parked();
+        }
+    }
+
+    /// Puts a task woken on this worker into the LIFO slot.
+    fn push_lifo(&self, runnable: Runnable) -> Result<(), Runnable> {
+        if let Some(prev) = self.remote().lifo.replace(runnable) {
+            self.push_local(prev);
+        }
+        Ok(())
+    }
+
+    /// Pushes a task at the back of the local queue and wakes a peer to steal if needed.
+    fn push_local(&self, runnable: Runnable) {
+        let executor = &self.handle.executor;
+        match self.core.try_borrow_mut() {
+            Ok(mut core) => {
+                core.queue
+                    .push_back(runnable, &mut |t| executor.push_injector(t));
+            }
+            Err(_) => {
+                executor.push_injector(runnable);
+                return;
+            }
+        }
+        executor.notify_parked();
+    }
+
+    /// Sleeps until there is work (or shutdown).
+    fn park(&self) {
+        let executor = &self.handle.executor;
+        let was_searching = std::mem::take(&mut self.core.borrow_mut().is_searching);
+        if executor
+            .idle
+            .transition_to_parked(self.index, was_searching)
+            && executor.has_work()
+        {
+            // Last searcher: a producer may have skipped waking anyone because of us.
+            executor.notify_parked();
+        }
+        while !self.handle.is_shutdown() {
+            let slept = self.parker.park();
+            if self.transition_from_parked() {
+                if slept == Slept::AsDriver {
+                    self.hand_off_driver();
+                }
+                self.notify_if_hoarding();
+                return;
+            }
+        }
+    }
+
+    /// After waking: decides whether to leave the sleepers. True when there is work to do.
+    fn transition_from_parked(&self) -> bool {
+        let idle = &self.handle.executor.idle;
+        let has_local = self.remote().lifo.is_some() || !self.core.borrow().queue.is_empty();
+        if has_local {
+            // Woken by the reactor with tasks in hand; if somebody already took us off the
+            // sleepers list, they counted us as searching.
+            let searching = !idle.unpark_self(self.index);
+            self.core.borrow_mut().is_searching = searching;
+            return true;
+        }
+        if idle.is_parked(self.index) {
+            return false; // a spurious wake, or the reactor woke us for nothing of ours
+        }
+        self.core.borrow_mut().is_searching = true;
+        true
+    }
+
+    /// Wakes a peer when this worker holds more runnable tasks than it can start at once.
+    fn notify_if_hoarding(&self) {
+        let core = self.core.borrow();
+        let queued = core.queue.len() + usize::from(self.remote().lifo.is_some());
+        let searching = core.is_searching;
+        drop(core);
+        if !searching && queued > 1 {
+            self.handle.executor.notify_parked();
+        }
+    }
+
+    /// At shutdown: drops the tasks still queued on this worker.
+    fn drain(&self) {
+        while let Some(task) = self.remote().lifo.take() {
+            drop_runnable(task);
+        }
+        loop {
+            let task = self.core.borrow_mut().queue.pop();
+            match task {
+                Some(task) => drop_runnable(task),
+                None => break,
+            }
+        }
+    }
+}
+
+/// Runs one task. The task's own future cannot panic out of `run` (see `task.rs`), but the
+/// destructor of a finished future can: contain it here.
+fn run_contained(task: Runnable) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.run()));
+}

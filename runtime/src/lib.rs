@@ -1,0 +1,74 @@
+//! goro's runtime: a work-stealing executor, a reactor with timers, a blocking pool.
+//!
+//! A goroutine is a task: a future spawned onto a pool of worker threads that share the work
+//! by stealing it from each other. Sockets and timers wait in one OS poller per runtime, so
+//! thousands of tasks can wait on a handful of threads; blocking calls go to a separate pool.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! goro_runtime::block_on(async {
+//!     let worker = goro_runtime::spawn(async {
+//!         goro_runtime::time::sleep(Duration::from_millis(5)).await;
+//!         "done"
+//!     });
+//!     assert_eq!(worker.await.unwrap(), "done");
+//! });
+//! ```
+//!
+//! # Implementation
+//!
+//! Tasks are `async-task` allocations (`task.rs`). Each worker thread (`executor/worker.rs`)
+//! owns a fixed-size local queue that others can steal half of (`executor/queue.rs`) and a
+//! LIFO slot for the task its running task just woke (`executor/lifo.rs`); tasks woken from
+//! elsewhere go to a shared injector. Idle workers sleep, and a new task wakes at most one of
+//! them, none if one is already searching (`executor/idle.rs`).
+//!
+//! There is no reactor thread: a worker with nothing to do drives the `polling` poller with
+//! the next timer deadline as its timeout (`reactor/`, `park.rs`), and busy workers poll it
+//! every few dozen tasks, so neither sockets nor timers wait behind a busy queue. A task gets
+//! a cooperative budget per poll (`goro_sync::coop`); goro's channels and sockets spend it,
+//! so a task that always finds work still yields.
+//!
+//! Dropping a [`Runtime`] stops its workers, drops every task it still has and joins its
+//! threads (`runtime.rs`).
+//!
+//! # What goro does not do
+//!
+//! - It does not preempt. A task that loops without awaiting holds its worker until it
+//!   awaits; other workers steal the tasks queued behind it, and timers keep firing, but the
+//!   task itself cannot be interrupted. Put long computations in [`spawn_blocking`] or yield.
+//! - It has no single-threaded "current thread" flavour and no `spawn_local` for `!Send`
+//!   futures: every task may move between workers.
+//! - `block_on` cannot be nested inside a task.
+//!
+//! # Modules
+//!
+//! - [`time`]: `sleep`, `timeout`, `interval`.
+//! - [`task`]: spawning with options, [`JoinHandle`], [`JoinError`].
+//! - [`reactor`]: [`reactor::Registered`], the building block of `goro::net`.
+//! - `executor`, `park`, `blocking`, `block_on`, `current`, `group`, `runtime`, `builder`:
+//!   the machinery, one concept per file.
+
+#![deny(unsafe_code)]
+
+mod block_on;
+mod blocking;
+mod builder;
+mod current;
+mod executor;
+mod group;
+mod loom;
+mod park;
+pub mod reactor;
+mod runtime;
+pub mod task;
+pub mod time;
+
+pub use block_on::block_on;
+pub use blocking::{DEFAULT_MAX_THREADS, KEEP_ALIVE};
+pub use builder::{Builder, MAXPROCS_ENV};
+pub use goro_sync::coop;
+pub use group::{TaskGroup, Wait};
+pub use runtime::Runtime;
+pub use task::{num_tasks, spawn, spawn_blocking, yield_now, JoinError, JoinHandle, YieldNow};

@@ -1,0 +1,249 @@
+//! The reactor: one OS poller for a runtime's sockets, and its timers.
+//!
+//! # Ownership: who drives
+//!
+//! There is no reactor thread. A worker with nothing to run takes the *driver* lock and waits
+//! in [`polling::Poller::wait`], with the earliest timer deadline as its timeout; when it
+//! returns it fires the due timers and dispatches the socket events, waking their tasks. Only
+//! one thread drives at a time; the others sleep on their condition variables. Busy workers
+//! also drive for a moment (a zero timeout) every `REACTOR_INTERVAL` ticks, so a runtime whose
+//! workers never idle still serves its sockets and timers. Nobody holds the driver lock while
+//! running user code, so a task that blocks its thread never takes the reactor down with it.
+//!
+//! # Why no timer is late
+//!
+//! The driver publishes how long it sleeps (`Sleep::Until`) under the timers lock, in the same
+//! critical section in which it read the earliest deadline. A task that inserts an earlier
+//! timer sees that, under the same lock, and wakes the poller with [`Reactor::notify`]. So
+//! either the driver saw the new timer before it slept, or the inserter saw it sleeping too
+//! long and woke it: no third case.
+//!
+//! # Modules
+//!
+//! - `timer`: the timer heap (and why a heap).
+//! - `source`: per-descriptor readiness and [`Registered`].
+//! - `sys`: the platform switch, the only `unsafe` registration.
+
+mod source;
+mod sys;
+pub(crate) mod timer;
+
+use std::io;
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::task::Waker;
+use std::time::{Duration, Instant};
+
+use polling::{Events, Poller};
+use slab::Slab;
+
+pub(crate) use source::Source;
+pub use source::{Interest, Registered};
+use timer::{TimerKey, Timers};
+
+/// Bits of an event key that hold the slab slot; the rest hold the slot's generation.
+const SLOT_BITS: u32 = 32;
+
+/// How the driver is sleeping, published under the timers lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sleep {
+    /// Not sleeping in the poller: it will look at the timers before it next sleeps.
+    Awake,
+    /// Sleeping until this instant.
+    Until(Instant),
+    /// Sleeping until an event or a notification.
+    Forever,
+}
+
+#[derive(Debug)]
+struct TimerState {
+    /// The pending timers.
+    timers: Timers,
+    /// How the driver sleeps: decides whether a new timer must wake it.
+    sleep: Sleep,
+}
+
+/// What the thread holding the driver lock owns.
+#[derive(Debug)]
+pub(crate) struct Driver {
+    /// The buffer the poller fills.
+    events: Events,
+    /// Wakers collected under locks, called after the locks are released.
+    wakers: Vec<Waker>,
+}
+
+/// A runtime's poller, sources and timers.
+#[derive(Debug)]
+pub(crate) struct Reactor {
+    /// The OS poller (epoll on Linux).
+    poller: Poller,
+    /// Registered descriptors, keyed by slot; an event's key is slot plus generation.
+    sources: Mutex<Slab<Arc<Source>>>,
+    /// Bumped on every registration, so keys of reused slots differ.
+    generation: AtomicUsize,
+    /// The timers and the driver's sleep, under one lock (see the module docs).
+    timers: Mutex<TimerState>,
+    /// Held by the thread that drives the poller.
+    driver: Mutex<Driver>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Reactor {
+    pub(crate) fn new() -> io::Result<Reactor> {
+        Ok(Reactor {
+            poller: Poller::new()?,
+            sources: Mutex::new(Slab::new()),
+            generation: AtomicUsize::new(0),
+            timers: Mutex::new(TimerState {
+                timers: Timers::default(),
+                sleep: Sleep::Awake,
+            }),
+            driver: Mutex::new(Driver {
+                events: Events::new(),
+                wakers: Vec::new(),
+            }),
+        })
+    }
+
+    /// Takes the driver role if nobody holds it.
+    pub(crate) fn try_lock_driver(&self) -> Option<MutexGuard<'_, Driver>> {
+        match self.driver.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+
+    /// Wakes the driver out of `Poller::wait` (or makes its next wait return at once).
+    pub(crate) fn notify(&self) {
+        let _ = self.poller.notify();
+    }
+
+    /// Whether anything may come out of the reactor: a pending timer or a registered source.
+    pub(crate) fn has_pending(&self) -> bool {
+        lock(&self.timers).timers.len() > 0 || !lock(&self.sources).is_empty()
+    }
+
+    /// One turn of the driver: fire due timers, wait for events up to `timeout` (`None`:
+    /// until the next timer or a notification), dispatch them, fire timers again.
+    pub(crate) fn drive(&self, driver: &mut Driver, timeout: Option<Duration>) {
+        let wait = self.fire_timers(&mut driver.wakers, timeout);
+        wake_all(&mut driver.wakers);
+        driver.events.clear();
+        if let Err(e) = self.poller.wait(&mut driver.events, wait) {
+            // EINTR is a normal early return; anything else would repeat on every turn.
+            debug_assert_eq!(e.kind(), io::ErrorKind::Interrupted, "poller failed: {e}");
+        }
+        self.fire_timers(&mut driver.wakers, Some(Duration::ZERO));
+        {
+            let sources = lock(&self.sources);
+            for ev in driver.events.iter() {
+                let slot = ev.key & ((1 << SLOT_BITS) - 1);
+                if let Some(source) = sources.get(slot).filter(|s| s.key == ev.key) {
+                    source.dispatch(ev.readable, ev.writable, &mut driver.wakers);
+                }
+            }
+        }
+        wake_all(&mut driver.wakers);
+    }
+
+    /// Fires due timers into `wakers` and publishes how long the driver will sleep: the
+    /// shorter of `timeout` and the time to the next deadline, zero if a timer fired.
+    fn fire_timers(&self, wakers: &mut Vec<Waker>, timeout: Option<Duration>) -> Option<Duration> {
+        let now = Instant::now();
+        let mut state = lock(&self.timers);
+        state.timers.fire(now, wakers);
+        let mut wait = if wakers.is_empty() {
+            timeout
+        } else {
+            Some(Duration::ZERO)
+        };
+        if let Some(next) = state.timers.next_deadline() {
+            let until = next.saturating_duration_since(now);
+            wait = Some(wait.map_or(until, |w| w.min(until)));
+        }
+        state.sleep = match wait {
+            None => Sleep::Forever,
+            Some(d) if d.is_zero() => Sleep::Awake,
+            Some(d) => Sleep::Until(now + d),
+        };
+        wait
+    }
+
+    /// Adds a timer for `deadline`, waking the driver if it sleeps past it.
+    pub(crate) fn insert_timer(&self, deadline: Instant, waker: Waker) -> TimerKey {
+        let mut state = lock(&self.timers);
+        let key = state.timers.insert(deadline, waker);
+        let must_wake = match state.sleep {
+            Sleep::Awake => false,
+            Sleep::Until(t) => deadline < t,
+            Sleep::Forever => true,
+        };
+        if must_wake {
+            state.sleep = Sleep::Awake; // one notification is enough
+        }
+        drop(state);
+        if must_wake {
+            self.notify();
+        }
+        key
+    }
+
+    /// Replaces a timer's waker; false if it already fired.
+    pub(crate) fn update_timer(&self, key: TimerKey, waker: &Waker) -> bool {
+        lock(&self.timers).timers.update(key, waker)
+    }
+
+    /// Cancels a timer.
+    pub(crate) fn remove_timer(&self, key: TimerKey) {
+        lock(&self.timers).timers.remove(key);
+    }
+
+    /// Registers a descriptor.
+    fn insert_source(&self, io: &impl AsFd) -> io::Result<Arc<Source>> {
+        let mut sources = lock(&self.sources);
+        let entry = sources.vacant_entry();
+        let generation =
+            self.generation.fetch_add(1, Relaxed) & ((1 << (usize::BITS - SLOT_BITS)) - 1);
+        let key = (generation << SLOT_BITS) | entry.key();
+        sys::register(&self.poller, io, key)?;
+        let source = Arc::new(Source::new(key));
+        entry.insert(source.clone());
+        Ok(source)
+    }
+
+    /// Deregisters a descriptor; must run before the descriptor is closed.
+    fn remove_source(&self, source: &Source, io: &impl AsFd) -> io::Result<()> {
+        let slot = source.key & ((1 << SLOT_BITS) - 1);
+        let mut sources = lock(&self.sources);
+        if sources.get(slot).is_some_and(|s| s.key == source.key) {
+            sources.remove(slot);
+        }
+        drop(sources);
+        source.clear();
+        sys::deregister(&self.poller, io)
+    }
+
+    fn arm(&self, io: &impl AsFd, key: usize, read: bool, write: bool) -> io::Result<()> {
+        sys::arm(&self.poller, io, key, read, write)
+    }
+
+    /// Drops every waker the reactor holds, so that tasks parked on it can be freed.
+    pub(crate) fn shutdown(&self) {
+        lock(&self.timers).timers.clear();
+        let sources: Vec<_> = lock(&self.sources).iter().map(|(_, s)| s.clone()).collect();
+        for source in sources {
+            source.clear();
+        }
+    }
+}
+
+fn wake_all(wakers: &mut Vec<Waker>) {
+    for waker in wakers.drain(..) {
+        waker.wake();
+    }
+}

@@ -1,0 +1,37 @@
+//! The platform switch: the one place that registers file descriptors with the OS poller.
+//!
+//! `polling` picks epoll, kqueue, event ports or IOCP; this file is where goro meets it.
+//! Registration is `unsafe` in `polling` because the poller must learn of a descriptor's
+//! removal before the descriptor is closed. [`super::Registered`] owns the I/O object and
+//! deregisters in its `Drop` before dropping it, which is what makes these calls sound.
+
+#![allow(unsafe_code)]
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd};
+
+use polling::{Event, Poller};
+
+/// Adds `io` to `poller` under `key`, with no interest yet (it is armed on demand).
+pub(crate) fn register(poller: &Poller, io: &impl AsFd, key: usize) -> io::Result<()> {
+    // SAFETY: the caller (`Registered::new`) keeps `io` alive inside the `Registered` and
+    // calls `deregister` in its `Drop` before `io` is dropped, so the descriptor is removed
+    // from the poller before it can be closed.
+    unsafe { poller.add(io.as_fd().as_raw_fd(), Event::none(key)) }
+}
+
+/// Arms (or re-arms: interest is one-shot) `io` for the given directions.
+pub(crate) fn arm(
+    poller: &Poller,
+    io: &impl AsFd,
+    key: usize,
+    read: bool,
+    write: bool,
+) -> io::Result<()> {
+    poller.modify(io.as_fd(), Event::new(key, read, write))
+}
+
+/// Removes `io` from `poller`.
+pub(crate) fn deregister(poller: &Poller, io: &impl AsFd) -> io::Result<()> {
+    poller.delete(io.as_fd())
+}

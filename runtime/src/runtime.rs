@@ -1,0 +1,230 @@
+//! A runtime: its workers, reactor, blocking pool and live tasks, and how it shuts down.
+//!
+//! # Shutdown
+//!
+//! Dropping a [`Runtime`]:
+//!
+//! 1. sets the shutdown flag (no task runs or is spawned after it; a spawn drops its future
+//!    at once and its handle reports cancellation) and wakes every worker and the driver;
+//! 2. joins the workers, each of which drops the tasks left in its own queue and LIFO slot
+//!    (unless the drop happens on one of its own workers: a thread cannot join itself, so the
+//!    workers are left to exit on their own);
+//! 3. drops the blocking pool's queued jobs and lets its idle threads exit;
+//! 4. drops the injector's tasks, then wakes every task still alive (the registry of
+//!    `task.rs` holds a waker for each); the schedule function sees the flag and drops the
+//!    task, running its destructors. Destructors may wake or spawn more tasks, so this repeats
+//!    until no task is left or a round makes no progress (a blocking call still running);
+//! 5. drops the wakers the reactor held, so nothing keeps a task allocation alive.
+//!
+//! No lock is held while a task's destructor runs, and no step waits for a task that is
+//! parked: shutdown cannot hang on one.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::panic::Location;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use crate::blocking::Pool;
+use crate::executor::worker::{self, Core};
+use crate::executor::{self, drop_runnable, queue, Remote, Shared};
+use crate::park::Parker;
+use crate::reactor::Reactor;
+use crate::task::{self, JoinHandle, Kind, Registry};
+
+/// Everything the threads of one runtime share.
+#[derive(Debug)]
+pub(crate) struct Handle {
+    /// Queues, workers' remote ends, idle bookkeeping.
+    pub(crate) executor: Shared,
+    /// The poller and the timers.
+    pub(crate) reactor: Arc<Reactor>,
+    /// Threads for blocking calls.
+    pub(crate) blocking: Pool,
+    /// One waker per live task.
+    pub(crate) tasks: Registry,
+    /// Set once, when the runtime starts shutting down.
+    shutdown: AtomicBool,
+}
+
+impl Handle {
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+}
+
+/// A goro runtime: worker threads running tasks, a reactor, a blocking pool.
+///
+/// Most programs use the global runtime through the free functions ([`spawn`](crate::spawn),
+/// [`block_on`](crate::block_on)); build a `Runtime` to choose its settings or to shut it
+/// down. Dropping it stops its workers and drops every task it still has.
+///
+/// ```
+/// let rt = goro_runtime::Runtime::new().unwrap();
+/// let handle = rt.spawn(async { "hello" });
+/// assert_eq!(rt.block_on(handle).unwrap(), "hello");
+/// ```
+pub struct Runtime {
+    /// The state shared with the runtime's threads.
+    handle: Arc<Handle>,
+    /// The worker threads, joined at drop.
+    workers: Vec<thread::JoinHandle<()>>,
+}
+
+impl Runtime {
+    /// A runtime with the default settings of [`Builder::new`](crate::Builder::new).
+    ///
+    /// # Errors
+    ///
+    /// As [`Builder::build`](crate::Builder::build).
+    pub fn new() -> io::Result<Runtime> {
+        crate::Builder::new().build()
+    }
+
+    pub(crate) fn start(
+        workers: usize,
+        max_blocking: usize,
+        keep_alive: Duration,
+        name: String,
+    ) -> io::Result<Runtime> {
+        let reactor = Arc::new(Reactor::new()?);
+        let mut cores = Vec::with_capacity(workers);
+        let mut remotes = Vec::with_capacity(workers);
+        for index in 0..workers {
+            let (local, steal) = queue::new();
+            let parker = Parker::new(Some(reactor.clone()));
+            remotes.push(Remote {
+                steal,
+                lifo: executor::lifo::LifoSlot::new(),
+                unparker: parker.unparker(),
+            });
+            cores.push((Core::new(local, index), parker));
+        }
+        let handle = Arc::new(Handle {
+            executor: Shared::new(remotes.into_boxed_slice()),
+            reactor,
+            blocking: Pool::new(max_blocking, keep_alive, name.clone()),
+            tasks: Registry::new(workers + 1),
+            shutdown: AtomicBool::new(false),
+        });
+        let mut rt = Runtime {
+            handle: handle.clone(),
+            workers: Vec::with_capacity(workers),
+        };
+        for (index, (core, parker)) in cores.into_iter().enumerate() {
+            let h = handle.clone();
+            let thread = thread::Builder::new()
+                .name(format!("{name}-worker-{index}"))
+                .spawn(move || worker::run(h, index, core, parker))?;
+            rt.workers.push(thread);
+        }
+        Ok(rt)
+    }
+
+    pub(crate) fn handle(&self) -> &Arc<Handle> {
+        &self.handle
+    }
+
+    /// Runs `future` to completion on the current thread, with this runtime entered: tasks
+    /// it spawns and timers it sets belong to this runtime.
+    ///
+    /// # Panics
+    ///
+    /// When called from inside a goro task (see [`block_on`](crate::block_on)).
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        crate::block_on::run(&self.handle, future)
+    }
+
+    /// Spawns a task on this runtime.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        task::spawn_on(&self.handle, future, None, Kind::Async, Location::caller())
+    }
+
+    /// Runs a blocking function on this runtime's blocking pool.
+    #[track_caller]
+    pub fn spawn_blocking<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let future = async move { f() };
+        task::spawn_on(
+            &self.handle,
+            future,
+            None,
+            Kind::Blocking,
+            Location::caller(),
+        )
+    }
+
+    /// The number of live tasks of this runtime (spawned, not yet finished or dropped).
+    pub fn num_tasks(&self) -> usize {
+        self.handle.tasks.len()
+    }
+
+    /// The number of worker threads.
+    pub fn worker_threads(&self) -> usize {
+        self.handle.executor.remotes.len()
+    }
+
+    /// The number of blocking threads alive right now.
+    pub fn blocking_threads(&self) -> usize {
+        self.handle.blocking.num_threads()
+    }
+
+    fn shutdown(&mut self) {
+        let handle = &self.handle;
+        handle.shutdown.store(true, Ordering::Release);
+        handle.executor.unpark_all();
+        handle.reactor.notify();
+        if executor::current_worker_index(handle).is_none() {
+            for thread in self.workers.drain(..) {
+                let _ = thread.join();
+            }
+        }
+        handle.blocking.shutdown();
+        loop {
+            while let Ok(runnable) = handle.executor.injector.pop() {
+                drop_runnable(runnable);
+            }
+            let live = handle.tasks.len();
+            if live == 0 {
+                break;
+            }
+            for waker in handle.tasks.wakers() {
+                waker.wake();
+            }
+            while let Ok(runnable) = handle.executor.injector.pop() {
+                drop_runnable(runnable);
+            }
+            if handle.tasks.len() >= live {
+                break; // what is left is running (a blocking call) and ends on its own
+            }
+        }
+        handle.reactor.shutdown();
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("workers", &self.worker_threads())
+            .field("tasks", &self.num_tasks())
+            .finish()
+    }
+}

@@ -1,0 +1,572 @@
+//! Tasks: what a spawned future carries, the handle that joins it, and the registry of live
+//! tasks.
+//!
+//! # What a task is
+//!
+//! A goro task is an `async-task` allocation: one block holding the task's state, its
+//! [`Meta`] (id, name, spawn location, the runtime it belongs to), the schedule function and
+//! the future. The future is wrapped in a `TaskFuture`, which
+//!
+//! - catches a panic of the future and turns it into the task's output, so a panicking task
+//!   never unwinds through a worker ([`JoinError::is_panic`]);
+//! - grants the future its cooperative budget for each poll (`goro_sync::coop`);
+//! - checks the abort flag, so [`JoinHandle::abort`] drops the future at its next poll;
+//! - removes the task from its runtime's registry when it is dropped.
+//!
+//! # The registry, and why shutdown can drop every task
+//!
+//! A parked task's only references may be wakers held by a channel that only other parked
+//! tasks can reach: a cycle that no queue holds. To drop every task at shutdown the runtime
+//! keeps one waker per live task, in a slab sharded by the spawning worker (so a spawn takes
+//! an uncontended lock). Shutdown wakes each of them; the schedule function sees the runtime
+//! shutting down and drops the runnable, which drops the future. An entry is removed only by
+//! its own task, when its future is dropped, so a slot is never freed under a live task.
+
+#![allow(unsafe_code)]
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe, Location};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use async_task::{FallibleTask, ScheduleInfo, WithInfo};
+use slab::Slab;
+
+use crate::runtime::Handle;
+
+/// A scheduled task, as the executor's queues hold it.
+pub(crate) type Runnable = async_task::Runnable<Meta>;
+
+/// What a task's allocation records about it.
+pub(crate) struct Meta {
+    /// The runtime the task belongs to.
+    handle: Arc<Handle>,
+    /// Unique over the life of the process.
+    id: u64,
+    /// The registry shard holding the task's waker.
+    shard: u32,
+    /// The slot in that shard.
+    slot: u32,
+    /// Set by `JoinHandle::abort`; the task's next poll drops its future instead.
+    aborted: AtomicBool,
+    /// Where the task was spawned, for task dumps.
+    location: &'static Location<'static>,
+    /// The name given at spawn, if any (a thin box keeps the common unnamed task small).
+    #[allow(clippy::box_collection)]
+    name: Option<Box<String>>,
+}
+
+impl fmt::Debug for Meta {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("location", &self.location)
+            .finish()
+    }
+}
+
+impl Meta {
+    /// Marks the task aborted and wakes it so that its next poll drops the future.
+    fn abort(&self) {
+        self.aborted.store(true, Ordering::Release);
+        if let Some(waker) = self.handle.tasks.waker(self.shard, self.slot) {
+            waker.wake();
+        }
+    }
+}
+
+/// Why a task ended without its future's output.
+enum Abnormal {
+    /// The future panicked; the payload.
+    Panicked(Box<dyn Any + Send + 'static>),
+    /// `JoinHandle::abort` dropped the future.
+    Aborted,
+}
+
+pin_project_lite::pin_project! {
+    /// The future a task runs: the user's future, plus panic capture, budget and abort.
+    struct TaskFuture<'a, F> {
+        meta: &'a Meta,
+        #[pin]
+        future: F,
+    }
+
+    impl<'a, F> PinnedDrop for TaskFuture<'a, F> {
+        fn drop(this: Pin<&mut Self>) {
+            let meta = this.meta;
+            meta.handle.tasks.remove(meta.shard, meta.slot);
+        }
+    }
+}
+
+impl<F: Future> Future for TaskFuture<'_, F> {
+    type Output = Result<F::Output, Abnormal>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if this.meta.aborted.load(Ordering::Acquire) {
+            return Poll::Ready(Err(Abnormal::Aborted));
+        }
+        let budget = goro_sync::coop::DEFAULT_BUDGET;
+        let future = this.future;
+        let polled = panic::catch_unwind(AssertUnwindSafe(|| {
+            goro_sync::coop::with_budget(budget, || future.poll(cx))
+        }));
+        match polled {
+            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(payload) => Poll::Ready(Err(Abnormal::Panicked(payload))),
+        }
+    }
+}
+
+/// Live tasks of one runtime: one waker each, so that shutdown can reach every task.
+#[derive(Debug)]
+pub(crate) struct Registry {
+    /// One shard per worker plus one for spawns from other threads.
+    shards: Box<[Mutex<Slab<Waker>>]>,
+}
+
+impl Registry {
+    pub(crate) fn new(num_shards: usize) -> Registry {
+        Registry {
+            shards: (0..num_shards).map(|_| Mutex::new(Slab::new())).collect(),
+        }
+    }
+
+    fn shard(&self, shard: u32) -> MutexGuard<'_, Slab<Waker>> {
+        self.shards[shard as usize]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn waker(&self, shard: u32, slot: u32) -> Option<Waker> {
+        self.shard(shard).get(slot as usize).cloned()
+    }
+
+    fn remove(&self, shard: u32, slot: u32) {
+        self.shard(shard).try_remove(slot as usize);
+    }
+
+    /// The number of live tasks.
+    pub(crate) fn len(&self) -> usize {
+        (0..self.shards.len())
+            .map(|i| self.shard(i as u32).len())
+            .sum()
+    }
+
+    /// Clones the waker of every live task (shutdown wakes them all).
+    pub(crate) fn wakers(&self) -> Vec<Waker> {
+        let mut all = Vec::new();
+        for i in 0..self.shards.len() {
+            all.extend(self.shard(i as u32).iter().map(|(_, w)| w.clone()));
+        }
+        all
+    }
+}
+
+/// Which queue a task's wakes go to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Kind {
+    /// An async task, run by the workers.
+    Async,
+    /// A blocking closure, run by the blocking pool.
+    Blocking,
+}
+
+fn next_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Creates a task on `handle` and schedules it.
+pub(crate) fn spawn_on<F>(
+    handle: &Arc<Handle>,
+    future: F,
+    name: Option<String>,
+    kind: Kind,
+    location: &'static Location<'static>,
+) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    if handle.is_shutdown() {
+        drop(future);
+        return JoinHandle { task: None };
+    }
+    let shard = crate::executor::current_worker_index(handle).map_or(0, |i| i + 1) as u32;
+    let mut slab = handle.tasks.shard(shard);
+    let entry = slab.vacant_entry();
+    let meta = Meta {
+        handle: handle.clone(),
+        id: next_id(),
+        shard,
+        slot: u32::try_from(entry.key()).expect("more than 2^32 live tasks"),
+        aborted: AtomicBool::new(false),
+        location,
+        name: name.map(Box::new),
+    };
+    let sched = handle.clone();
+    let schedule = WithInfo(move |runnable: Runnable, info: ScheduleInfo| match kind {
+        Kind::Async => sched.schedule(runnable, info),
+        Kind::Blocking => sched.blocking.schedule(&sched, runnable),
+    });
+    let builder = async_task::Builder::new().metadata(meta);
+    // SAFETY: `spawn_unchecked` lets the future borrow the task's metadata, which is what
+    // `TaskFuture` does with `&'a Meta`; async-task keeps the metadata alive, at the same
+    // address, for as long as the future exists. Nothing else is borrowed. The future is
+    // `Send` (F: Send, Meta: Sync) and the schedule function is `Send + Sync + 'static`, so
+    // the runnable and its wakers may go to any thread.
+    let (runnable, task) =
+        unsafe { builder.spawn_unchecked(move |meta| TaskFuture { meta, future }, schedule) };
+    entry.insert(runnable.waker());
+    drop(slab);
+    let meta = NonNull::from(task.metadata());
+    runnable.schedule();
+    JoinHandle {
+        task: Some((task.fallible(), meta)),
+    }
+}
+
+/// An owned permission to join a task: await it for the task's output.
+///
+/// Dropping a `JoinHandle` *detaches* the task, as a `go` statement does: it keeps running.
+/// Use [`JoinHandle::abort`] to stop it.
+///
+/// ```
+/// goro_runtime::block_on(async {
+///     let handle = goro_runtime::spawn(async { 6 * 7 });
+///     assert_eq!(handle.await.unwrap(), 42);
+/// });
+/// ```
+pub struct JoinHandle<T> {
+    /// The task and a pointer to its metadata; `None` when spawned after shutdown.
+    task: Option<(RawJoin<T>, NonNull<Meta>)>,
+}
+
+/// The async-task handle under a [`JoinHandle`].
+type RawJoin<T> = FallibleTask<Result<T, Abnormal>, Meta>;
+
+// SAFETY: the `NonNull<Meta>` is only read as `&Meta` (which is `Sync`); everything else is
+// an async-task handle, `Send`/`Sync` when `T` is `Send`.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: as above: `&JoinHandle` only reads the metadata and calls thread-safe methods.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
+impl<T> Unpin for JoinHandle<T> {}
+
+impl<T> JoinHandle<T> {
+    fn meta(&self) -> Option<&Meta> {
+        // SAFETY: the pointer came from `Task::metadata` and the metadata lives inside the
+        // task allocation, which the `FallibleTask` stored next to it keeps alive (and in
+        // place) for as long as this handle holds it.
+        self.task.as_ref().map(|(_, meta)| unsafe { meta.as_ref() })
+    }
+
+    /// Stops the task: its future is dropped at its next poll, without running further, and
+    /// awaiting this handle gives a [`JoinError`] whose `is_cancelled()` is true. Aborting a
+    /// task that has already finished changes nothing.
+    ///
+    /// ```
+    /// goro_runtime::block_on(async {
+    ///     let handle = goro_runtime::spawn(std::future::pending::<()>());
+    ///     handle.abort();
+    ///     assert!(handle.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn abort(&self) {
+        if let Some(meta) = self.meta() {
+            meta.abort();
+        }
+    }
+
+    /// Whether the task has finished (completed, panicked or been cancelled).
+    pub fn is_finished(&self) -> bool {
+        self.task
+            .as_ref()
+            .is_none_or(|(task, _)| task.is_finished())
+    }
+
+    /// The task's id: unique among all tasks of this process.
+    pub fn id(&self) -> Option<u64> {
+        self.meta().map(|m| m.id)
+    }
+
+    /// The name given when the task was spawned.
+    pub fn name(&self) -> Option<&str> {
+        self.meta()
+            .and_then(|m| m.name.as_deref().map(String::as_str))
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some((task, _)) = self.task.as_mut() else {
+            return Poll::Ready(Err(JoinError::cancelled()));
+        };
+        Poll::Ready(match std::task::ready!(Pin::new(task).poll(cx)) {
+            Some(Ok(out)) => Ok(out),
+            Some(Err(Abnormal::Panicked(payload))) => Err(JoinError {
+                repr: Repr::Panic(payload),
+            }),
+            Some(Err(Abnormal::Aborted)) | None => Err(JoinError::cancelled()),
+        })
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        if let Some((task, _)) = self.task.take() {
+            task.detach();
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("task", &self.meta())
+            .field("is_finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Why awaiting a [`JoinHandle`] gave no output: the task panicked or was cancelled.
+pub struct JoinError {
+    /// Which of the two.
+    repr: Repr,
+}
+
+enum Repr {
+    Panic(Box<dyn Any + Send + 'static>),
+    Cancelled,
+}
+
+impl JoinError {
+    fn cancelled() -> JoinError {
+        JoinError {
+            repr: Repr::Cancelled,
+        }
+    }
+
+    /// True if the task's future panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// True if the task was aborted, or dropped by the runtime's shutdown.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// The panic payload, to re-raise with `std::panic::resume_unwind`.
+    ///
+    /// # Panics
+    ///
+    /// If the task was cancelled rather than panicking: check [`JoinError::is_panic`] first,
+    /// or use [`JoinError::try_into_panic`].
+    #[track_caller]
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic()
+            .expect("JoinError::into_panic called on a cancelled task: check is_panic() first")
+    }
+
+    /// The panic payload, or the error itself when the task was cancelled.
+    ///
+    /// # Errors
+    ///
+    /// Gives `self` back when the task was cancelled.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panic(payload) => Ok(payload),
+            Repr::Cancelled => Err(self),
+        }
+    }
+
+    fn panic_message(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Panic(p) => p
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
+            Repr::Cancelled => None,
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Panic(_) => f
+                .debug_tuple("JoinError::Panic")
+                .field(&self.panic_message().unwrap_or("<non-string payload>"))
+                .finish(),
+            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Panic(_) => match self.panic_message() {
+                Some(msg) => write!(f, "task panicked: {msg}"),
+                None => f.write_str("task panicked"),
+            },
+            Repr::Cancelled => f.write_str("task was cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+/// Builds a task with options: today, a name that task dumps and [`JoinHandle::name`] show.
+///
+/// ```
+/// goro_runtime::block_on(async {
+///     let handle = goro_runtime::task::Builder::new().name("fetcher").spawn(async { 1 });
+///     assert_eq!(handle.name(), Some("fetcher"));
+///     assert_eq!(handle.await.unwrap(), 1);
+/// });
+/// ```
+#[derive(Debug, Default)]
+pub struct Builder {
+    /// The name the task will carry.
+    name: Option<String>,
+}
+
+impl Builder {
+    /// A builder for an unnamed task.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the task.
+    pub fn name(mut self, name: impl Into<String>) -> Builder {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Spawns the task on the current runtime (the global one outside any runtime).
+    #[track_caller]
+    pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let location = Location::caller();
+        crate::current::with_handle(|h| spawn_on(h, future, self.name, Kind::Async, location))
+    }
+}
+
+/// Spawns a task: Go's `go` statement.
+///
+/// Inside a runtime (a task, a blocking call, `Runtime::block_on`) the task goes to that
+/// runtime; anywhere else to the global runtime, which starts on first use. The task runs
+/// whether or not the returned handle is kept.
+///
+/// ```
+/// goro_runtime::block_on(async {
+///     let handles: Vec<_> = (0..10).map(|i| goro_runtime::spawn(async move { i * 2 })).collect();
+///     let mut sum = 0;
+///     for h in handles {
+///         sum += h.await.unwrap();
+///     }
+///     assert_eq!(sum, 90);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let location = Location::caller();
+    crate::current::with_handle(|h| spawn_on(h, future, None, Kind::Async, location))
+}
+
+/// Runs a blocking function on the blocking pool, off the workers: Go runs a blocking
+/// syscall on its own thread in the same way.
+///
+/// ```
+/// goro_runtime::block_on(async {
+///     let len = goro_runtime::spawn_blocking(|| std::fs::read("Cargo.toml").map(|b| b.len()));
+///     assert!(len.await.unwrap().unwrap() > 0);
+/// });
+/// ```
+///
+/// A panic of `f` is reported through the handle ([`JoinError::is_panic`]).
+#[track_caller]
+pub fn spawn_blocking<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let location = Location::caller();
+    let future = async move { f() };
+    crate::current::with_handle(|h| spawn_on(h, future, None, Kind::Blocking, location))
+}
+
+/// The number of live tasks of the current runtime: Go's `runtime.NumGoroutine`.
+///
+/// A task is live from its spawn until its future completes or is dropped. Blocking calls
+/// in flight count too.
+///
+/// ```
+/// goro_runtime::block_on(async {
+///     let before = goro_runtime::num_tasks();
+///     let (tx, rx) = std::sync::mpsc::channel::<()>();
+///     let parked = goro_runtime::spawn_blocking(move || rx.recv());
+///     assert_eq!(goro_runtime::num_tasks(), before + 1);
+///     drop(tx);
+///     let _ = parked.await;
+/// });
+/// ```
+pub fn num_tasks() -> usize {
+    crate::current::with_handle(|h| h.tasks.len())
+}
+
+/// Lets other tasks run: Go's `runtime.Gosched`.
+///
+/// The task goes behind every task that is runnable at that moment, including those woken
+/// from other threads, so two tasks that yield in a loop on one worker interleave.
+///
+/// ```
+/// goro_runtime::block_on(async {
+///     goro_runtime::yield_now().await;
+/// });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future of [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    /// Whether the task has already gone to the back of the queue once.
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        // Waking ourselves while running sends the task to the back of the injector.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

@@ -1,0 +1,276 @@
+//! Timers: `sleep`, `sleep_until`, `timeout`, `interval`.
+//!
+//! Every timer lives in the current runtime's reactor (see `reactor/timer.rs` for the data
+//! structure). A timer costs nothing until its future is first polled, and dropping the
+//! future cancels it.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+pub use std::time::Instant;
+
+use crate::reactor::timer::TimerKey;
+use crate::reactor::Reactor;
+
+/// Waits until `duration` has elapsed.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// goro_runtime::block_on(async {
+///     let start = Instant::now();
+///     goro_runtime::time::sleep(Duration::from_millis(10)).await;
+///     assert!(start.elapsed() >= Duration::from_millis(10));
+/// });
+/// ```
+pub fn sleep(duration: Duration) -> Sleep {
+    sleep_until(
+        Instant::now()
+            .checked_add(duration)
+            .unwrap_or_else(far_future),
+    )
+}
+
+/// Waits until `deadline`.
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep {
+        deadline,
+        reactor: crate::current::handle().reactor.clone(),
+        timer: None,
+    }
+}
+
+/// A deadline so far away that it never comes (for durations that overflow `Instant`).
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86400 * 365 * 30)
+}
+
+/// The future of [`sleep`] and [`sleep_until`].
+///
+/// # Cancel safety
+///
+/// Dropping it cancels the timer.
+pub struct Sleep {
+    /// When the sleep ends.
+    deadline: Instant,
+    /// The reactor that keeps the timer.
+    reactor: Arc<Reactor>,
+    /// The registered timer, once polled.
+    timer: Option<TimerKey>,
+}
+
+impl Sleep {
+    /// When this sleep ends.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether the deadline has passed.
+    pub fn is_elapsed(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+
+    /// Moves the deadline, as if the sleep had been created with `deadline`.
+    pub fn reset(&mut self, deadline: Instant) {
+        self.cancel();
+        self.deadline = deadline;
+    }
+
+    fn cancel(&mut self) {
+        if let Some(key) = self.timer.take() {
+            self.reactor.remove_timer(key);
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.is_elapsed() {
+            self.cancel();
+            return Poll::Ready(());
+        }
+        let registered = match self.timer {
+            Some(key) => self.reactor.update_timer(key, cx.waker()),
+            None => false,
+        };
+        if !registered {
+            let key = self.reactor.insert_timer(self.deadline, cx.waker().clone());
+            self.timer = Some(key);
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .finish()
+    }
+}
+
+/// The error of [`timeout`]: the deadline passed before the future completed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+impl From<Elapsed> for std::io::Error {
+    fn from(e: Elapsed) -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, e)
+    }
+}
+
+/// Runs `future` for at most `duration`.
+///
+/// ```
+/// use std::time::Duration;
+/// use goro_runtime::time::{sleep, timeout};
+///
+/// goro_runtime::block_on(async {
+///     assert_eq!(timeout(Duration::from_secs(5), async { 7 }).await, Ok(7));
+///     let slow = timeout(Duration::from_millis(5), sleep(Duration::from_secs(60))).await;
+///     assert!(slow.is_err());
+/// });
+/// ```
+///
+/// # Errors
+///
+/// [`Elapsed`] if the deadline passes first; the future is then dropped.
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        sleep: sleep(duration),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`timeout`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As cancel-safe as the future it wraps.
+    #[derive(Debug)]
+    pub struct Timeout<F> {
+        #[pin]
+        future: F,
+        sleep: Sleep,
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(out) = this.future.poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        match Pin::new(this.sleep).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Ticks every `period`, starting one period from now (as Go's `time.NewTicker`).
+///
+/// Deadlines are `start + k × period`, so ticks do not drift however late each is taken. If
+/// the ticks are taken so late that whole periods were missed, the missed ticks are skipped
+/// (Go's ticker drops them too) rather than delivered in a burst.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// goro_runtime::block_on(async {
+///     let mut ticker = goro_runtime::time::interval(Duration::from_millis(2));
+///     let first = ticker.tick().await;
+///     let second = ticker.tick().await;
+///     assert_eq!(second - first, Duration::from_millis(2));
+/// });
+/// ```
+///
+/// # Panics
+///
+/// If `period` is zero.
+#[track_caller]
+pub fn interval(period: Duration) -> Interval {
+    assert!(!period.is_zero(), "goro: interval period must be non-zero");
+    Interval {
+        period,
+        sleep: sleep(period),
+    }
+}
+
+/// A periodic timer; see [`interval`].
+#[derive(Debug)]
+pub struct Interval {
+    /// Time between ticks.
+    period: Duration,
+    /// The sleep until the next tick.
+    sleep: Sleep,
+}
+
+impl Interval {
+    /// Waits for the next tick and returns its scheduled instant.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a dropped `tick()` consumes no tick.
+    pub fn tick(&mut self) -> Tick<'_> {
+        Tick { interval: self }
+    }
+
+    /// Polls for the next tick.
+    pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        std::task::ready!(Pin::new(&mut self.sleep).poll(cx));
+        let tick = self.sleep.deadline();
+        let mut next = tick + self.period;
+        let now = Instant::now();
+        if next <= now {
+            let behind = now.duration_since(tick).as_nanos() / self.period.as_nanos();
+            let skip = u32::try_from(behind).unwrap_or(u32::MAX);
+            next = tick + self.period.saturating_mul(skip.saturating_add(1));
+        }
+        self.sleep.reset(next);
+        Poll::Ready(tick)
+    }
+
+    /// The time between ticks.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+}
+
+/// The future of [`Interval::tick`].
+#[derive(Debug)]
+pub struct Tick<'a> {
+    /// The interval being ticked.
+    interval: &'a mut Interval,
+}
+
+impl Future for Tick<'_> {
+    type Output = Instant;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Instant> {
+        self.interval.poll_tick(cx)
+    }
+}

@@ -1,0 +1,30 @@
+//! Go's coordination vocabulary for async Rust, usable under any executor.
+//!
+//! `goro-sync` knows nothing about the goro runtime: every primitive here is built on
+//! [`std::task::Waker`] alone, so it works under goro, under another executor, and from plain
+//! threads. The runtime depends on this crate, never the other way round.
+//!
+//! ```
+//! use std::task::Poll;
+//!
+//! // Outside a goro worker there is no budget: operations always proceed.
+//! let waker = std::task::Waker::noop();
+//! let mut cx = std::task::Context::from_waker(waker);
+//! assert!(goro_sync::coop::poll_proceed(&mut cx).is_ready());
+//! ```
+//!
+//! # Implementation
+//!
+//! The one piece of shared machinery is [`coop`], the cooperative budget: a thread-local
+//! counter that an executor sets around each poll of a task and that goro's channels and
+//! sockets draw on. It lives here, at the bottom of the dependency graph, so that both the
+//! primitives of this crate and the runtime above it can reach it without this crate knowing
+//! which executor, if any, installed a budget.
+//!
+//! # Modules
+//!
+//! - [`coop`]: the cooperative budget hook.
+
+#![deny(unsafe_code)]
+
+pub mod coop;
