@@ -183,6 +183,9 @@ impl Runtime {
 
     fn shutdown(&mut self) {
         let handle = &self.handle;
+        // Destructors that run below and spawn must reach this (dying) runtime, which drops
+        // their futures at once, not the global one.
+        let _enter = crate::current::enter(handle.clone());
         handle.shutdown.store(true, Ordering::Release);
         handle.executor.unpark_all();
         handle.reactor.notify();

@@ -93,15 +93,30 @@ pin_project_lite::pin_project! {
     /// The future a task runs: the user's future, plus panic capture, budget and abort.
     struct TaskFuture<'a, F> {
         meta: &'a Meta,
+        // `None` once dropped: the user's future is always dropped here, inside
+        // `catch_unwind`, because async-task aborts the process if a future's destructor
+        // panics inside it.
         #[pin]
-        future: F,
+        future: Option<F>,
     }
 
     impl<'a, F> PinnedDrop for TaskFuture<'a, F> {
         fn drop(this: Pin<&mut Self>) {
-            let meta = this.meta;
+            let this = this.project();
+            drop_contained(this.future);
+            let meta = *this.meta;
             meta.handle.tasks.remove(meta.shard, meta.slot);
         }
+    }
+}
+
+/// Drops the user's future in place, containing a panic of its destructor.
+fn drop_contained<F>(future: Pin<&mut Option<F>>) {
+    if future.is_some() {
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+            let mut future = future;
+            future.set(None);
+        }));
     }
 }
 
@@ -109,20 +124,25 @@ impl<F: Future> Future for TaskFuture<'_, F> {
     type Output = Result<F::Output, Abnormal>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        if this.meta.aborted.load(Ordering::Acquire) {
-            return Poll::Ready(Err(Abnormal::Aborted));
-        }
-        let budget = goro_sync::coop::DEFAULT_BUDGET;
-        let future = this.future;
-        let polled = panic::catch_unwind(AssertUnwindSafe(|| {
-            goro_sync::coop::with_budget(budget, || future.poll(cx))
-        }));
-        match polled {
-            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(payload) => Poll::Ready(Err(Abnormal::Panicked(payload))),
-        }
+        let mut this = self.project();
+        let result = if this.meta.aborted.load(Ordering::Acquire) {
+            Err(Abnormal::Aborted)
+        } else {
+            let Some(future) = this.future.as_mut().as_pin_mut() else {
+                return Poll::Pending; // already finished; async-task never polls it again
+            };
+            let budget = goro_sync::coop::DEFAULT_BUDGET;
+            let polled = panic::catch_unwind(AssertUnwindSafe(|| {
+                goro_sync::coop::with_budget(budget, || future.poll(cx))
+            }));
+            match polled {
+                Ok(Poll::Ready(out)) => Ok(out),
+                Ok(Poll::Pending) => return Poll::Pending,
+                Err(payload) => Err(Abnormal::Panicked(payload)),
+            }
+        };
+        drop_contained(this.future);
+        Poll::Ready(result)
     }
 }
 
@@ -224,8 +244,15 @@ where
     // address, for as long as the future exists. Nothing else is borrowed. The future is
     // `Send` (F: Send, Meta: Sync) and the schedule function is `Send + Sync + 'static`, so
     // the runnable and its wakers may go to any thread.
-    let (runnable, task) =
-        unsafe { builder.spawn_unchecked(move |meta| TaskFuture { meta, future }, schedule) };
+    let (runnable, task) = unsafe {
+        builder.spawn_unchecked(
+            move |meta| TaskFuture {
+                meta,
+                future: Some(future),
+            },
+            schedule,
+        )
+    };
     entry.insert(runnable.waker());
     drop(slab);
     let meta = NonNull::from(task.metadata());

@@ -1,0 +1,117 @@
+//! The blocking pool: threads on demand, a bound, panics reported, idle threads exit.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{eventually, threads_named, watchdog};
+
+#[test]
+fn a_panicking_blocking_call_is_reported_through_its_handle() {
+    watchdog(30, || {
+        let rt = common::runtime(1);
+        let err = rt
+            .block_on(rt.spawn_blocking(|| -> u32 { panic!("disk on fire") }))
+            .unwrap_err();
+        assert!(err.is_panic());
+        assert_eq!(rt.block_on(rt.spawn_blocking(|| 7)).unwrap(), 7);
+    });
+}
+
+#[test]
+fn blocking_threads_never_exceed_the_bound() {
+    watchdog(60, || {
+        let rt = goro_runtime::Builder::new()
+            .worker_threads(1)
+            .max_blocking_threads(4)
+            .thread_name("bound")
+            .build()
+            .unwrap();
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let handles: Vec<_> = (0..32)
+            .map(|_| {
+                let (running, peak) = (running.clone(), peak.clone());
+                rt.spawn_blocking(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(10));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        rt.block_on(async {
+            for h in handles {
+                h.await.unwrap();
+            }
+        });
+        assert!(peak.load(Ordering::SeqCst) <= 4);
+        assert!(rt.blocking_threads() <= 4);
+        assert!(threads_named("bound-blocking-").len() <= 4);
+    });
+}
+
+#[test]
+fn idle_blocking_threads_exit_after_the_keep_alive() {
+    watchdog(60, || {
+        // The default keep-alive is 10 s, as documented.
+        assert_eq!(goro_runtime::KEEP_ALIVE, Duration::from_secs(10));
+        let rt = goro_runtime::Builder::new()
+            .worker_threads(1)
+            .thread_name("idle")
+            .build()
+            .unwrap();
+        let handles: Vec<_> = (0..4)
+            .map(|_| rt.spawn_blocking(|| std::thread::sleep(Duration::from_millis(50))))
+            .collect();
+        rt.block_on(async {
+            for h in handles {
+                h.await.unwrap();
+            }
+        });
+        let started = Instant::now();
+        assert!(rt.blocking_threads() >= 1);
+        assert!(!threads_named("idle-blocking-").is_empty());
+        // Still there well before the keep-alive...
+        std::thread::sleep(Duration::from_secs(5));
+        assert!(
+            rt.blocking_threads() >= 1,
+            "threads exited before the keep-alive"
+        );
+        // ...gone soon after it.
+        assert!(
+            eventually(Duration::from_secs(20), || rt.blocking_threads() == 0
+                && threads_named("idle-blocking-").is_empty()),
+            "idle blocking threads still alive {:?} after their last job",
+            started.elapsed()
+        );
+    });
+}
+
+#[test]
+fn a_short_keep_alive_is_honoured() {
+    watchdog(30, || {
+        let rt = goro_runtime::Builder::new()
+            .worker_threads(1)
+            .thread_keep_alive(Duration::from_millis(100))
+            .build()
+            .unwrap();
+        rt.block_on(rt.spawn_blocking(|| ())).unwrap();
+        assert!(eventually(Duration::from_secs(10), || rt
+            .blocking_threads()
+            == 0));
+    });
+}
+
+#[test]
+fn blocking_calls_run_off_the_workers() {
+    watchdog(30, || {
+        let rt = common::runtime(1);
+        let name = rt
+            .block_on(rt.spawn_blocking(|| std::thread::current().name().map(str::to_string)))
+            .unwrap();
+        assert_eq!(name.as_deref(), Some("goro-blocking-0"));
+    });
+}

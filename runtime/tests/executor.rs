@@ -1,0 +1,285 @@
+//! Behaviour of the executor: spawning, joining, aborting, panics, stealing, yielding.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use common::{eventually, runtime, watchdog, DropCounter};
+
+#[test]
+fn detached_task_keeps_running() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        let (tx, rx) = mpsc::channel();
+        let handle = rt.spawn(async move {
+            goro_runtime::time::sleep(Duration::from_millis(20)).await;
+            tx.send("ran").unwrap();
+        });
+        drop(handle);
+        assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok("ran"));
+    });
+}
+
+#[test]
+fn abort_drops_the_future_and_reports_cancellation() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        let drops = DropCounter::default();
+        let token = drops.token();
+        let handle = rt.spawn(async move {
+            let _token = token;
+            std::future::pending::<()>().await;
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        handle.abort();
+        let err = rt.block_on(handle).unwrap_err();
+        assert!(err.is_cancelled());
+        assert!(!err.is_panic());
+        assert_eq!(drops.count(), 1);
+    });
+}
+
+#[test]
+fn abort_after_completion_keeps_the_output() {
+    watchdog(30, || {
+        let rt = runtime(1);
+        let handle = rt.spawn(async { 5 });
+        assert!(eventually(Duration::from_secs(10), || handle.is_finished()));
+        handle.abort();
+        assert_eq!(rt.block_on(handle).unwrap(), 5);
+    });
+}
+
+#[test]
+fn panic_is_reported_and_every_worker_survives() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        rt.block_on(async {
+            let panics: Vec<_> = (0..8)
+                .map(|i| goro_runtime::spawn(async move { panic!("task {i} failed") }))
+                .collect();
+            for (i, h) in panics.into_iter().enumerate() {
+                let err = h.await.unwrap_err();
+                assert!(err.is_panic());
+                assert_eq!(err.to_string(), format!("task panicked: task {i} failed"));
+                let payload = err.into_panic();
+                assert_eq!(
+                    payload.downcast_ref::<String>().unwrap(),
+                    &format!("task {i} failed")
+                );
+            }
+        });
+        // Both workers still run tasks: two tasks that each wait for the other to start can
+        // only finish if they run at the same time on two threads.
+        let started = Arc::new(AtomicUsize::new(0));
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let started = started.clone();
+                rt.spawn(async move {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    let deadline = Instant::now() + Duration::from_secs(10);
+                    while started.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
+                        std::hint::spin_loop();
+                    }
+                    started.load(Ordering::SeqCst)
+                })
+            })
+            .collect();
+        for h in handles {
+            assert_eq!(rt.block_on(h).unwrap(), 2);
+        }
+    });
+}
+
+#[test]
+fn a_blocked_worker_does_not_stall_the_tasks_queued_behind_it() {
+    watchdog(60, || {
+        let rt = runtime(2);
+        let start = Instant::now();
+        let done = rt.block_on(async {
+            goro_runtime::spawn(async {
+                // Spawned from a task: the blocker and the quick tasks share a worker queue.
+                let blocker = goro_runtime::spawn(async {
+                    std::thread::sleep(Duration::from_secs(3));
+                });
+                let quick: Vec<_> = (0..20)
+                    .map(|i| goro_runtime::spawn(async move { i }))
+                    .collect();
+                let mut sum = 0;
+                for q in quick {
+                    sum += q.await.unwrap();
+                }
+                (sum, blocker)
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(done.0, 190);
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "quick tasks waited {:?} behind a blocked worker",
+            start.elapsed()
+        );
+        rt.block_on(done.1).unwrap();
+    });
+}
+
+#[test]
+fn tasks_spawned_from_a_plain_thread_all_run() {
+    watchdog(60, || {
+        let rt = runtime(2);
+        let count = Arc::new(AtomicUsize::new(0));
+        let handles: Vec<_> = (0..10_000)
+            .map(|_| {
+                let count = count.clone();
+                rt.spawn(async move {
+                    count.fetch_add(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        rt.block_on(async {
+            for h in handles {
+                h.await.unwrap();
+            }
+        });
+        assert_eq!(count.load(Ordering::SeqCst), 10_000);
+    });
+}
+
+#[test]
+fn many_cross_thread_wakes_are_never_lost() {
+    watchdog(120, || {
+        let rt = runtime(2);
+        const ROUNDS: usize = 100_000;
+        // A plain thread wakes a task 100k times, one wake per round trip: any lost wakeup
+        // hangs the test (and the watchdog fails it).
+        let (to_task, from_thread) = mpsc::channel::<std::task::Waker>();
+        let turn = Arc::new(AtomicUsize::new(0));
+        let t = turn.clone();
+        let waker_thread = std::thread::spawn(move || {
+            for round in 0..ROUNDS {
+                let waker = from_thread.recv().unwrap();
+                t.store(round + 1, Ordering::SeqCst);
+                waker.wake();
+            }
+        });
+        let task = rt.spawn(async move {
+            for round in 0..ROUNDS {
+                let mut sent = false;
+                std::future::poll_fn(|cx| {
+                    if turn.load(Ordering::SeqCst) > round {
+                        return std::task::Poll::Ready(());
+                    }
+                    if !sent {
+                        to_task.send(cx.waker().clone()).unwrap();
+                        sent = true;
+                    }
+                    std::task::Poll::Pending
+                })
+                .await;
+            }
+        });
+        rt.block_on(task).unwrap();
+        waker_thread.join().unwrap();
+    });
+}
+
+#[test]
+fn yielding_tasks_interleave_on_one_worker() {
+    watchdog(30, || {
+        let rt = runtime(1);
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let tasks: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|name| {
+                let log = log.clone();
+                rt.spawn(async move {
+                    for _ in 0..3 {
+                        log.lock().unwrap().push(name);
+                        goro_runtime::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            rt.block_on(t).unwrap();
+        }
+        let log = log.lock().unwrap();
+        assert_eq!(log.len(), 6);
+        for pair in log.windows(2) {
+            assert_ne!(pair[0], pair[1], "tasks did not interleave: {log:?}");
+        }
+    });
+}
+
+#[test]
+fn spawn_inside_a_runtime_goes_to_that_runtime() {
+    watchdog(30, || {
+        let rt = goro_runtime::Builder::new()
+            .worker_threads(1)
+            .thread_name("mine")
+            .build()
+            .unwrap();
+        let name = rt.block_on(async {
+            goro_runtime::spawn(async { std::thread::current().name().map(str::to_string) })
+                .await
+                .unwrap()
+        });
+        assert_eq!(name.as_deref(), Some("mine-worker-0"));
+    });
+}
+
+#[test]
+fn num_tasks_counts_live_tasks() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        assert_eq!(rt.num_tasks(), 0);
+        let handles: Vec<_> = (0..5)
+            .map(|_| rt.spawn(std::future::pending::<()>()))
+            .collect();
+        assert_eq!(rt.num_tasks(), 5);
+        for h in &handles {
+            h.abort();
+        }
+        assert!(eventually(Duration::from_secs(10), || rt.num_tasks() == 0));
+        assert_eq!(rt.block_on(async { goro_runtime::num_tasks() }), 0);
+    });
+}
+
+#[test]
+fn block_on_inside_a_task_panics_with_a_clear_message() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        let err = rt
+            .block_on(rt.spawn(async { goro_runtime::block_on(async { 1 }) }))
+            .unwrap_err();
+        let msg = err.into_panic();
+        let msg = msg.downcast_ref::<&str>().copied().unwrap_or_default();
+        assert!(
+            msg.contains("block_on was called inside a goro task"),
+            "{msg}"
+        );
+        // The runtime is still usable.
+        assert_eq!(rt.block_on(rt.spawn(async { 2 })).unwrap(), 2);
+    });
+}
+
+#[test]
+fn task_names_and_ids_are_recorded() {
+    watchdog(30, || {
+        let rt = runtime(1);
+        rt.block_on(async {
+            let a = goro_runtime::task::Builder::new()
+                .name("alpha")
+                .spawn(async {});
+            let b = goro_runtime::spawn(async {});
+            assert_eq!(a.name(), Some("alpha"));
+            assert_eq!(b.name(), None);
+            assert_ne!(a.id(), b.id());
+            a.await.unwrap();
+            b.await.unwrap();
+        });
+    });
+}

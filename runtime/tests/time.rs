@@ -1,0 +1,165 @@
+//! Timers: they fire on time, early timers interrupt long waits, intervals do not drift.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{runtime, watchdog};
+use goro_runtime::time::{interval, sleep, sleep_until, timeout};
+
+#[test]
+fn twenty_thousand_sleepers_wake_on_time() {
+    watchdog(60, || {
+        let rt = runtime(2);
+        let woke = Arc::new(AtomicUsize::new(0));
+        let start = Instant::now();
+        let handles: Vec<_> = (0..20_000)
+            .map(|i| {
+                let woke = woke.clone();
+                rt.spawn(async move {
+                    let d = Duration::from_millis(100 + (i % 50) as u64);
+                    let before = Instant::now();
+                    sleep(d).await;
+                    assert!(before.elapsed() >= d, "woke early");
+                    woke.fetch_add(1, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        rt.block_on(async {
+            for h in handles {
+                h.await.unwrap();
+            }
+        });
+        assert_eq!(woke.load(Ordering::SeqCst), 20_000);
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed < Duration::from_secs(3),
+            "20k sleeps of ~100 ms took {elapsed:?}"
+        );
+    });
+}
+
+#[test]
+fn an_earlier_timer_interrupts_a_long_wait() {
+    watchdog(60, || {
+        let rt = runtime(2);
+        // The driver goes to sleep on a 10 s timer...
+        let long = rt.spawn(sleep(Duration::from_secs(10)));
+        std::thread::sleep(Duration::from_millis(50));
+        // ...then a 5 ms timer is added from this (non-runtime) thread.
+        let start = Instant::now();
+        rt.block_on(sleep(Duration::from_millis(5)));
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed < Duration::from_millis(500),
+            "5 ms sleep took {elapsed:?}"
+        );
+        long.abort();
+    });
+}
+
+#[test]
+fn a_timer_fires_while_another_task_blocks_its_worker() {
+    watchdog(60, || {
+        let rt = runtime(2);
+        let blocker = rt.spawn(async {
+            std::thread::sleep(Duration::from_secs(2));
+        });
+        std::thread::sleep(Duration::from_millis(50));
+        let timed = rt.spawn(async {
+            let start = Instant::now();
+            for _ in 0..5 {
+                sleep(Duration::from_millis(10)).await;
+            }
+            start.elapsed()
+        });
+        let elapsed = rt.block_on(timed).unwrap();
+        assert!(
+            elapsed < Duration::from_millis(1000),
+            "5 × 10 ms took {elapsed:?}"
+        );
+        rt.block_on(blocker).unwrap();
+    });
+}
+
+#[test]
+fn interval_ticks_do_not_drift() {
+    watchdog(60, || {
+        let rt = runtime(2);
+        rt.block_on(async {
+            let period = Duration::from_millis(2);
+            let mut ticker = interval(period);
+            let first = ticker.tick().await;
+            let mut last = first;
+            for _ in 0..100 {
+                last = ticker.tick().await;
+            }
+            // Scheduled instants are exact multiples of the period (missed ticks would be
+            // skipped, keeping the phase).
+            let span = last - first;
+            assert_eq!(span.as_nanos() % period.as_nanos(), 0);
+            assert!(span >= period * 100);
+            assert!(Instant::now() >= last);
+        });
+    });
+}
+
+#[test]
+fn interval_skips_missed_ticks() {
+    watchdog(60, || {
+        let rt = runtime(1);
+        rt.block_on(async {
+            let period = Duration::from_millis(10);
+            let mut ticker = interval(period);
+            let first = ticker.tick().await;
+            std::thread::sleep(Duration::from_millis(55));
+            let late = ticker.tick().await; // the tick that was due
+            let next = ticker.tick().await; // the first deadline after the delay
+            assert_eq!(late - first, period);
+            assert!(
+                next - first >= Duration::from_millis(60),
+                "{:?}",
+                next - first
+            );
+        });
+    });
+}
+
+#[test]
+fn timeout_returns_the_output_or_elapsed() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        rt.block_on(async {
+            assert_eq!(timeout(Duration::from_secs(10), async { 3 }).await, Ok(3));
+            let err = timeout(Duration::from_millis(10), std::future::pending::<()>())
+                .await
+                .unwrap_err();
+            assert_eq!(err.to_string(), "deadline has elapsed");
+            let io: std::io::Error = err.into();
+            assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+        });
+    });
+}
+
+#[test]
+fn sleep_until_a_past_instant_is_ready_at_once() {
+    watchdog(30, || {
+        let rt = runtime(1);
+        rt.block_on(sleep_until(Instant::now() - Duration::from_secs(1)));
+    });
+}
+
+#[test]
+fn cancelled_sleeps_do_not_fire() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        rt.block_on(async {
+            for _ in 0..10_000 {
+                let r = timeout(Duration::from_secs(3600), async { 1 }).await;
+                assert_eq!(r, Ok(1));
+            }
+        });
+    });
+}
