@@ -1,28 +1,30 @@
-//! The atomics and cells of the lock-free run queue, swapped for loom's under `cfg(loom)`.
+//! The atomics and cells of the lock-free run queue, swapped for loom's under `cfg(goro_loom)`.
 //!
-//! Only `executor/queue.rs` uses this module: it is the one lock-free structure whose
+//! `--cfg goro_loom` selects loom (not `--cfg loom`: that name would also switch
+//! concurrent-queue to loom's types, which then fail outside a model). Only
+//! `executor/queue.rs` uses this module: it is the one lock-free structure whose
 //! interleavings are model-checked. Everything else uses `std` directly.
 
-#[cfg(loom)]
+#[cfg(goro_loom)]
 pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64};
-#[cfg(loom)]
+#[cfg(goro_loom)]
 pub(crate) use loom::sync::Arc;
 
-#[cfg(not(loom))]
+#[cfg(not(goro_loom))]
 pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64};
-#[cfg(not(loom))]
+#[cfg(not(goro_loom))]
 pub(crate) use std::sync::Arc;
 
 /// An `UnsafeCell` with loom's closure-based access API, so the queue reads the same either way.
-#[cfg(loom)]
+#[cfg(goro_loom)]
 pub(crate) use loom::cell::UnsafeCell;
 
 /// An `UnsafeCell` with loom's closure-based access API, so the queue reads the same either way.
-#[cfg(not(loom))]
+#[cfg(not(goro_loom))]
 #[derive(Debug)]
 pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
 
-#[cfg(not(loom))]
+#[cfg(not(goro_loom))]
 impl<T> UnsafeCell<T> {
     pub(crate) fn new(value: T) -> Self {
         Self(std::cell::UnsafeCell::new(value))

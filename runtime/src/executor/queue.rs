@@ -43,7 +43,7 @@ use crate::loom::{Arc, AtomicU32, AtomicU64, UnsafeCell};
 /// Slots per local queue. 256 runnables (2 KiB) bound the work one worker hoards; beyond that,
 /// half goes to the injector where every worker can see it. Tiny under loom, so that the
 /// model explores overflow and wrap-around.
-pub(crate) const CAPACITY: usize = if cfg!(loom) { 4 } else { 256 };
+pub(crate) const CAPACITY: usize = if cfg!(goro_loom) { 4 } else { 256 };
 
 const MASK: usize = CAPACITY - 1;
 
@@ -325,7 +325,7 @@ impl<T> Drop for Inner<T> {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+#[cfg(all(test, not(goro_loom)))]
 mod tests {
     use super::*;
 
@@ -383,7 +383,7 @@ mod tests {
     }
 }
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, goro_loom))]
 mod loom_tests {
     use super::*;
     use loom::thread;
