@@ -28,3 +28,5 @@
 #![deny(unsafe_code)]
 
 pub mod coop;
+// [channels] module declarations and re-exports of the channel work go here.
+// [primitives] module declarations and re-exports of the other primitives go here.
