@@ -36,9 +36,18 @@ pub(crate) fn handle() -> Arc<Handle> {
     entered.unwrap_or_else(|| global().handle().clone())
 }
 
-/// Runs `f` with the current runtime.
+/// Runs `f` with the current runtime, without touching its reference count.
+///
+/// `f` runs while this thread's runtime slot is borrowed: it must not run user code that
+/// could enter a runtime (spawning is fine: it never drops a user future inside).
 pub(crate) fn with_handle<R>(f: impl FnOnce(&Arc<Handle>) -> R) -> R {
-    f(&handle())
+    let mut f = Some(f);
+    let entered = CURRENT.try_with(|c| c.borrow().as_ref().map(|h| (f.take().unwrap())(h)));
+    match (entered, f) {
+        (Ok(Some(out)), _) => out,
+        (_, Some(f)) => f(global().handle()),
+        (_, None) => unreachable!("with_handle: the closure ran but returned nothing"),
+    }
 }
 
 /// Restores the previously entered runtime when dropped (also on unwind).

@@ -61,6 +61,7 @@ mod group;
 mod loom;
 mod park;
 pub mod reactor;
+mod registry;
 mod runtime;
 pub mod task;
 pub mod time;

@@ -30,10 +30,11 @@ use std::time::Duration;
 
 use crate::blocking::Pool;
 use crate::executor::worker::{self, Core};
-use crate::executor::{self, drop_runnable, queue, Remote, Shared};
+use crate::executor::{self, queue, Remote, Shared};
 use crate::park::Parker;
 use crate::reactor::Reactor;
-use crate::task::{self, JoinHandle, Kind, Registry};
+use crate::registry::Registry;
+use crate::task::{self, JoinHandle, Kind};
 
 /// Everything the threads of one runtime share.
 #[derive(Debug)]
@@ -99,6 +100,7 @@ impl Runtime {
             remotes.push(Remote {
                 steal,
                 lifo: executor::lifo::LifoSlot::new(),
+                tick: std::sync::atomic::AtomicU32::new(0),
                 unparker: parker.unparker(),
             });
             cores.push((Core::new(local, index), parker));
@@ -168,7 +170,7 @@ impl Runtime {
 
     /// The number of live tasks of this runtime (spawned, not yet finished or dropped).
     pub fn num_tasks(&self) -> usize {
-        self.handle.tasks.len()
+        self.handle.tasks.live()
     }
 
     /// The number of worker threads.
@@ -196,23 +198,22 @@ impl Runtime {
         }
         handle.blocking.shutdown();
         loop {
-            while let Ok(runnable) = handle.executor.injector.pop() {
-                drop_runnable(runnable);
-            }
-            let live = handle.tasks.len();
+            handle.executor.drain_injector();
+            let live = handle.tasks.live();
             if live == 0 {
                 break;
             }
-            for waker in handle.tasks.wakers() {
+            for waker in handle.tasks.parked_wakers() {
                 waker.wake();
             }
-            while let Ok(runnable) = handle.executor.injector.pop() {
-                drop_runnable(runnable);
-            }
-            if handle.tasks.len() >= live {
+            handle.executor.drain_injector();
+            if handle.tasks.live() >= live {
                 break; // what is left is running (a blocking call) and ends on its own
             }
         }
+        // Pushes from here on fail and drop their task at once (see `push_injector`).
+        handle.executor.injector.close();
+        handle.executor.drain_injector();
         handle.reactor.shutdown();
     }
 }

@@ -11,16 +11,16 @@
 //!   never unwinds through a worker ([`JoinError::is_panic`]);
 //! - grants the future its cooperative budget for each poll (`goro_sync::coop`);
 //! - checks the abort flag, so [`JoinHandle::abort`] drops the future at its next poll;
-//! - removes the task from its runtime's registry when it is dropped.
+//! - registers the task's waker in its runtime's registry the first time it parks, and
+//!   removes it when the future is dropped (`registry.rs` says why).
 //!
-//! # The registry, and why shutdown can drop every task
+//! # Abort
 //!
-//! A parked task's only references may be wakers held by a channel that only other parked
-//! tasks can reach: a cycle that no queue holds. To drop every task at shutdown the runtime
-//! keeps one waker per live task, in a slab sharded by the spawning worker (so a spawn takes
-//! an uncontended lock). Shutdown wakes each of them; the schedule function sees the runtime
-//! shutting down and drops the runnable, which drops the future. An entry is removed only by
-//! its own task, when its future is dropped, so a slot is never freed under a live task.
+//! `Meta::reg` is one atomic word holding the task's registry slot, a REGISTERED bit and an
+//! ABORTED bit. `abort` sets ABORTED; a task that parks sets REGISTERED. Both are
+//! read-modify-writes of the same word, so one of them sees the other: either `abort` finds
+//! the registered waker and wakes the task, or the parking task finds ABORTED and wakes
+//! itself. Either way its next poll drops the future.
 
 #![allow(unsafe_code)]
 
@@ -30,12 +30,11 @@ use std::future::Future;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll, Waker};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use async_task::{FallibleTask, ScheduleInfo, WithInfo};
-use slab::Slab;
+use async_task::{FallibleTask, WithInfo};
 
 use crate::runtime::Handle;
 
@@ -44,21 +43,31 @@ pub(crate) type Runnable = async_task::Runnable<Meta>;
 
 /// What a task's allocation records about it.
 pub(crate) struct Meta {
-    /// The runtime the task belongs to.
+    /// The runtime the task belongs to. The schedule functions are plain functions that find
+    /// the runtime here, so a wake does not pay for a closure's extra waker clone.
     handle: Arc<Handle>,
     /// Unique over the life of the process.
     id: u64,
-    /// The registry shard holding the task's waker.
-    shard: u32,
-    /// The slot in that shard.
-    slot: u32,
-    /// Set by `JoinHandle::abort`; the task's next poll drops its future instead.
-    aborted: AtomicBool,
+    /// Registry slot and shard, plus the REGISTERED and ABORTED bits (see the module docs).
+    reg: AtomicU64,
     /// Where the task was spawned, for task dumps.
     location: &'static Location<'static>,
     /// The name given at spawn, if any (a thin box keeps the common unnamed task small).
     #[allow(clippy::box_collection)]
     name: Option<Box<String>>,
+}
+
+const REGISTERED: u64 = 1 << 62;
+const ABORTED: u64 = 1 << 63;
+const SHARD_SHIFT: u32 = 32;
+const SHARD_MASK: u64 = 0xFFFF;
+
+fn reg_shard(reg: u64) -> usize {
+    ((reg >> SHARD_SHIFT) & SHARD_MASK) as usize
+}
+
+fn reg_slot(reg: u64) -> u32 {
+    reg as u32
 }
 
 impl fmt::Debug for Meta {
@@ -72,12 +81,51 @@ impl fmt::Debug for Meta {
 }
 
 impl Meta {
+    /// The runtime the task belongs to.
+    pub(crate) fn handle(&self) -> &Arc<Handle> {
+        &self.handle
+    }
+
     /// Marks the task aborted and wakes it so that its next poll drops the future.
     fn abort(&self) {
-        self.aborted.store(true, Ordering::Release);
-        if let Some(waker) = self.handle.tasks.waker(self.shard, self.slot) {
-            waker.wake();
+        let prev = self.reg.fetch_or(ABORTED, Ordering::SeqCst);
+        if prev & REGISTERED != 0 {
+            let registry = &self.handle.tasks;
+            if let Some(waker) = registry.waker(reg_shard(prev), reg_slot(prev)) {
+                waker.wake();
+            }
         }
+    }
+
+    fn is_aborted(&self) -> bool {
+        self.reg.load(Ordering::Acquire) & ABORTED != 0
+    }
+
+    /// Registers the task's waker the first time it parks (see the module docs).
+    fn park(&self, cx: &Context<'_>) {
+        if self.reg.load(Ordering::Relaxed) & REGISTERED != 0 {
+            return;
+        }
+        let handle = &self.handle;
+        let shard = crate::executor::registry_shard(handle);
+        let slot = handle.tasks.register(shard, cx.waker().clone());
+        let bits = REGISTERED | ((shard as u64) << SHARD_SHIFT) | u64::from(slot);
+        let prev = self.reg.fetch_or(bits, Ordering::SeqCst);
+        if prev & ABORTED != 0 {
+            cx.waker().wake_by_ref();
+        }
+    }
+
+    /// The task's future is gone: leave the registry and the live count.
+    fn finish(&self) {
+        let handle = &self.handle;
+        let reg = self.reg.load(Ordering::Acquire);
+        if reg & REGISTERED != 0 {
+            handle.tasks.deregister(reg_shard(reg), reg_slot(reg));
+        }
+        handle
+            .tasks
+            .finished(crate::executor::registry_shard(handle));
     }
 }
 
@@ -104,8 +152,7 @@ pin_project_lite::pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             drop_contained(this.future);
-            let meta = *this.meta;
-            meta.handle.tasks.remove(meta.shard, meta.slot);
+            this.meta.finish();
         }
     }
 }
@@ -125,7 +172,7 @@ impl<F: Future> Future for TaskFuture<'_, F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let result = if this.meta.aborted.load(Ordering::Acquire) {
+        let result = if this.meta.is_aborted() {
             Err(Abnormal::Aborted)
         } else {
             let Some(future) = this.future.as_mut().as_pin_mut() else {
@@ -137,57 +184,15 @@ impl<F: Future> Future for TaskFuture<'_, F> {
             }));
             match polled {
                 Ok(Poll::Ready(out)) => Ok(out),
-                Ok(Poll::Pending) => return Poll::Pending,
+                Ok(Poll::Pending) => {
+                    this.meta.park(cx);
+                    return Poll::Pending;
+                }
                 Err(payload) => Err(Abnormal::Panicked(payload)),
             }
         };
         drop_contained(this.future);
         Poll::Ready(result)
-    }
-}
-
-/// Live tasks of one runtime: one waker each, so that shutdown can reach every task.
-#[derive(Debug)]
-pub(crate) struct Registry {
-    /// One shard per worker plus one for spawns from other threads.
-    shards: Box<[Mutex<Slab<Waker>>]>,
-}
-
-impl Registry {
-    pub(crate) fn new(num_shards: usize) -> Registry {
-        Registry {
-            shards: (0..num_shards).map(|_| Mutex::new(Slab::new())).collect(),
-        }
-    }
-
-    fn shard(&self, shard: u32) -> MutexGuard<'_, Slab<Waker>> {
-        self.shards[shard as usize]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn waker(&self, shard: u32, slot: u32) -> Option<Waker> {
-        self.shard(shard).get(slot as usize).cloned()
-    }
-
-    fn remove(&self, shard: u32, slot: u32) {
-        self.shard(shard).try_remove(slot as usize);
-    }
-
-    /// The number of live tasks.
-    pub(crate) fn len(&self) -> usize {
-        (0..self.shards.len())
-            .map(|i| self.shard(i as u32).len())
-            .sum()
-    }
-
-    /// Clones the waker of every live task (shutdown wakes them all).
-    pub(crate) fn wakers(&self) -> Vec<Waker> {
-        let mut all = Vec::new();
-        for i in 0..self.shards.len() {
-            all.extend(self.shard(i as u32).iter().map(|(_, w)| w.clone()));
-        }
-        all
     }
 }
 
@@ -200,12 +205,29 @@ pub(crate) enum Kind {
     Blocking,
 }
 
+/// Task ids are handed to each thread in blocks of this many, so spawning does not contend
+/// on one global counter.
+const ID_BLOCK: u64 = 1024;
+
 fn next_id() -> u64 {
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
+    static NEXT_BLOCK: AtomicU64 = AtomicU64::new(1);
+    thread_local! {
+        static IDS: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+    }
+    IDS.with(|ids| {
+        let (mut next, mut end) = ids.get();
+        if next == end {
+            next = NEXT_BLOCK.fetch_add(ID_BLOCK, Ordering::Relaxed);
+            end = next + ID_BLOCK;
+        }
+        ids.set((next + 1, end));
+        next
+    })
 }
 
-/// Creates a task on `handle` and schedules it.
+/// Creates a task on `handle` and schedules it. After shutdown the future is dropped (here,
+/// outside any borrow of the current-runtime thread-local) and the handle reports
+/// cancellation.
 pub(crate) fn spawn_on<F>(
     handle: &Arc<Handle>,
     future: F,
@@ -217,34 +239,78 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    if handle.is_shutdown() {
-        drop(future);
-        return JoinHandle { task: None };
+    match try_spawn_on(handle, future, name, kind, location) {
+        Ok(join) => join,
+        Err(future) => {
+            drop(future);
+            JoinHandle { task: None }
+        }
     }
-    let shard = crate::executor::current_worker_index(handle).map_or(0, |i| i + 1) as u32;
-    let mut slab = handle.tasks.shard(shard);
-    let entry = slab.vacant_entry();
+}
+
+/// Creates a task on `handle` and schedules it, or gives the future back after shutdown.
+pub(crate) fn try_spawn_on<F>(
+    handle: &Arc<Handle>,
+    future: F,
+    name: Option<String>,
+    kind: Kind,
+    location: &'static Location<'static>,
+) -> Result<JoinHandle<F::Output>, F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    if handle.is_shutdown() {
+        return Err(future);
+    }
+    handle
+        .tasks
+        .spawned(crate::executor::registry_shard(handle));
     let meta = Meta {
         handle: handle.clone(),
         id: next_id(),
-        shard,
-        slot: u32::try_from(entry.key()).expect("more than 2^32 live tasks"),
-        aborted: AtomicBool::new(false),
+        reg: AtomicU64::new(0),
         location,
         name: name.map(Box::new),
     };
-    let sched = handle.clone();
-    let schedule = WithInfo(move |runnable: Runnable, info: ScheduleInfo| match kind {
-        Kind::Async => sched.schedule(runnable, info),
-        Kind::Blocking => sched.blocking.schedule(&sched, runnable),
-    });
+    let (runnable, task) = match kind {
+        Kind::Async => allocate(meta, future, WithInfo(crate::executor::schedule)),
+        Kind::Blocking => allocate(meta, future, schedule_blocking),
+    };
+    let meta = NonNull::from(task.metadata());
+    runnable.schedule();
+    Ok(JoinHandle {
+        task: Some((task.fallible(), meta)),
+    })
+}
+
+/// The schedule function of blocking tasks (a cold path: one schedule per call).
+fn schedule_blocking(runnable: Runnable) {
+    let handle = runnable.metadata().handle.clone();
+    handle.blocking.schedule(&handle, runnable);
+}
+
+/// Allocates the task: the future wrapped in a `TaskFuture` that borrows the metadata.
+fn allocate<F, S>(
+    meta: Meta,
+    future: F,
+    schedule: S,
+) -> (
+    Runnable,
+    async_task::Task<Result<F::Output, Abnormal>, Meta>,
+)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: async_task::Schedule<Meta> + Send + Sync + 'static,
+{
     let builder = async_task::Builder::new().metadata(meta);
     // SAFETY: `spawn_unchecked` lets the future borrow the task's metadata, which is what
     // `TaskFuture` does with `&'a Meta`; async-task keeps the metadata alive, at the same
     // address, for as long as the future exists. Nothing else is borrowed. The future is
     // `Send` (F: Send, Meta: Sync) and the schedule function is `Send + Sync + 'static`, so
     // the runnable and its wakers may go to any thread.
-    let (runnable, task) = unsafe {
+    unsafe {
         builder.spawn_unchecked(
             move |meta| TaskFuture {
                 meta,
@@ -252,13 +318,6 @@ where
             },
             schedule,
         )
-    };
-    entry.insert(runnable.waker());
-    drop(slab);
-    let meta = NonNull::from(task.metadata());
-    runnable.schedule();
-    JoinHandle {
-        task: Some((task.fallible(), meta)),
     }
 }
 
@@ -559,7 +618,7 @@ where
 /// });
 /// ```
 pub fn num_tasks() -> usize {
-    crate::current::with_handle(|h| h.tasks.len())
+    crate::current::with_handle(|h| h.tasks.live())
 }
 
 /// Lets other tasks run: Go's `runtime.Gosched`.

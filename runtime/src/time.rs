@@ -92,7 +92,9 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.is_elapsed() {
-            self.cancel();
+            // Forget the timer without taking the reactor's lock: a deadline that has passed
+            // is about to fire (or already fired); its entry wakes a stale waker at most once.
+            self.timer = None;
             return Poll::Ready(());
         }
         let registered = match self.timer {

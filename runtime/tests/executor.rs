@@ -283,3 +283,28 @@ fn task_names_and_ids_are_recorded() {
         });
     });
 }
+
+#[test]
+fn a_task_woken_just_before_its_waker_blocks_the_worker_still_runs() {
+    watchdog(60, || {
+        let rt = runtime(2);
+        let waited = rt
+            .block_on(rt.spawn(async {
+                let (tx, rx) = mpsc::channel();
+                // Spawned from a task: it sits in this worker's LIFO slot...
+                let _y = goro_runtime::spawn(async move { tx.send(Instant::now()).unwrap() });
+                let start = Instant::now();
+                // ...while this task blocks the worker.
+                std::thread::sleep(Duration::from_secs(2));
+                let ran = rx
+                    .recv_timeout(Duration::from_secs(10))
+                    .expect("the woken task never ran");
+                ran.duration_since(start)
+            }))
+            .unwrap();
+        assert!(
+            waited < Duration::from_secs(1),
+            "the woken task waited {waited:?} behind a blocked worker"
+        );
+    });
+}

@@ -43,7 +43,7 @@ fn dropping_a_runtime_drops_all_its_tasks() {
 #[test]
 fn tasks_spawned_by_destructors_during_shutdown_are_dropped_too() {
     watchdog(60, || {
-        struct SpawnOnDrop(DropCounter, DropToken);
+        struct SpawnOnDrop(DropCounter, #[allow(dead_code)] DropToken);
         impl Drop for SpawnOnDrop {
             fn drop(&mut self) {
                 let token = self.0.token();

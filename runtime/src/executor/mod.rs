@@ -5,8 +5,10 @@
 //! - Woken by the task running on a worker of its own runtime (a channel send, a spawn):
 //!   into that worker's LIFO slot, displacing the slot's previous task to the back of the
 //!   worker's local queue. The woken task runs next, while what it needs is in cache.
-//! - Woken by itself while running (`yield_now`, a spent cooperative budget): to the back of
-//!   the shared injector, behind everything runnable at that moment, as Go's `Gosched` does.
+//! - Woken while running (`yield_now`, a spent cooperative budget, or any wake that arrives
+//!   during its poll): to the back of the local queue, behind everything runnable there, as
+//!   Go's `Gosched` does; if tasks wait in the injector, a batch of them moves to the local
+//!   queue first, so a yielding task also lets work from outside in.
 //! - Woken from anywhere else (another runtime, a plain thread, the blocking pool): to the
 //!   injector.
 //!
@@ -26,25 +28,27 @@ pub(crate) mod lifo;
 pub(crate) mod queue;
 pub(crate) mod worker;
 
-use std::sync::Arc;
-
 use concurrent_queue::ConcurrentQueue;
 
 use crate::park::Unparker;
-use crate::runtime::Handle;
 use crate::task::Runnable;
 use idle::Idle;
 use lifo::LifoSlot;
 
-pub(crate) use worker::current_worker_index;
+pub(crate) use worker::{current_worker_index, registry_shard};
 
-/// What other threads can reach of one worker.
+/// What other threads can reach of one worker. Aligned to its own cache lines: the owner
+/// writes its LIFO slot and tick constantly, and must not slow its neighbours down.
 #[derive(Debug)]
+#[repr(align(128))]
 pub(crate) struct Remote {
     /// The stealing end of the worker's local queue.
     pub(crate) steal: queue::Steal<Runnable>,
     /// The worker's LIFO slot (stealable, see `lifo.rs`).
     pub(crate) lifo: LifoSlot,
+    /// The worker's loop count, published so an idle peer can tell a worker stuck in one
+    /// task (its tick does not move) from a busy one.
+    pub(crate) tick: std::sync::atomic::AtomicU32,
     /// Wakes the worker when it sleeps.
     pub(crate) unparker: Unparker,
 }
@@ -87,6 +91,13 @@ impl Shared {
         }
     }
 
+    /// Drops every task in the injector (shutdown).
+    pub(crate) fn drain_injector(&self) {
+        while let Ok(runnable) = self.injector.pop() {
+            drop_runnable(runnable);
+        }
+    }
+
     /// Wakes every worker (shutdown).
     pub(crate) fn unpark_all(&self) {
         for remote in self.remotes.iter() {
@@ -96,31 +107,26 @@ impl Shared {
 
     /// Whether any queue holds a task: the last searcher's re-check before sleeping.
     pub(crate) fn has_work(&self) -> bool {
-        !self.injector.is_empty()
-            || self
-                .remotes
-                .iter()
-                .any(|r| !r.steal.is_empty() || r.lifo.is_some())
+        !self.injector.is_empty() || self.remotes.iter().any(|r| !r.steal.is_empty())
     }
 }
 
-impl Handle {
-    /// The schedule function of every async task of this runtime.
-    pub(crate) fn schedule(self: &Arc<Handle>, runnable: Runnable, info: async_task::ScheduleInfo) {
-        if self.is_shutdown() {
-            drop_runnable(runnable);
-            return;
-        }
-        let runnable = if info.woken_while_running {
-            runnable
-        } else {
-            match worker::schedule_local(self, runnable) {
-                Ok(()) => return,
-                Err(runnable) => runnable,
-            }
-        };
-        self.executor.push_injector(runnable);
+/// The schedule function of every async task.
+///
+/// On a worker of the task's own runtime the worker does the scheduling (LIFO slot, local
+/// queue), and the worker's own reference keeps the runtime alive throughout. Anywhere else
+/// the task goes to the injector, holding its own reference to the runtime while it does.
+pub(crate) fn schedule(runnable: Runnable, info: async_task::ScheduleInfo) {
+    let runnable = match worker::schedule_here(runnable, info) {
+        Ok(()) => return,
+        Err(runnable) => runnable,
+    };
+    let handle = runnable.metadata().handle().clone();
+    if handle.is_shutdown() {
+        drop_runnable(runnable);
+        return;
     }
+    handle.executor.push_injector(runnable);
 }
 
 /// Drops a task that will never run again (its future's destructor runs here). A panicking

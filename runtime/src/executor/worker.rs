@@ -30,6 +30,8 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_task::ScheduleInfo;
+
 use super::queue;
 use super::{drop_runnable, Remote};
 use crate::park::{Parker, Slept};
@@ -47,6 +49,15 @@ pub(crate) const REACTOR_INTERVAL: u32 = 61;
 /// The most tasks run back to back from the LIFO slot before the slot's task goes to the
 /// back of the queue: two tasks that keep waking each other cannot starve the rest.
 pub(crate) const LIFO_POLL_LIMIT: u32 = 3;
+
+/// While a peer is awake, an idle worker sleeps at most this long before it looks at the
+/// peers' LIFO slots. Searching workers leave LIFO slots alone (stealing a task that is about
+/// to run hot in its worker's cache would make every message bounce between threads), so
+/// this is how a task woken by a task that then blocked its thread gets to run: if the peer's
+/// tick has not moved for a whole period, the idle worker takes the task. Go's `sysmon`
+/// polls at 20 µs–10 ms for the same reason; 2 ms costs an idle worker about 500 wakeups a
+/// second, only while some other worker is busy.
+const STUCK_PEER_CHECK: Duration = Duration::from_millis(2);
 
 /// How many tasks a worker takes from the injector at once, at most.
 const INJECTOR_BATCH: usize = 32;
@@ -67,6 +78,8 @@ pub(crate) struct Core {
     is_searching: bool,
     /// State of the xorshift generator that picks steal victims.
     rng: u32,
+    /// The peers' ticks when this worker last went to sleep (see `STUCK_PEER_CHECK`).
+    peer_ticks: Vec<u32>,
 }
 
 /// One worker thread.
@@ -88,6 +101,7 @@ impl Core {
             queue,
             tick: 0,
             is_searching: false,
+            peer_ticks: Vec::new(),
             rng: 0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1,
         }
     }
@@ -118,14 +132,19 @@ pub(crate) fn run(handle: Arc<Handle>, index: usize, core: Core, parker: Parker)
 }
 
 /// The index of the worker running on this thread, if it is a worker of `handle`.
-pub(crate) fn current_worker_index(handle: &Arc<Handle>) -> Option<usize> {
+pub(crate) fn current_worker_index(handle: &Handle) -> Option<usize> {
     WORKER
         .try_with(|w| match &*w.borrow() {
-            Some(worker) if Arc::ptr_eq(&worker.handle, handle) => Some(worker.index),
+            Some(worker) if std::ptr::eq(&*worker.handle, handle) => Some(worker.index),
             _ => None,
         })
         .ok()
         .flatten()
+}
+
+/// The registry shard of this thread for `handle`: its worker index plus one, or 0.
+pub(crate) fn registry_shard(handle: &Handle) -> usize {
+    current_worker_index(handle).map_or(0, |i| i + 1)
 }
 
 /// Whether this thread is a worker of any goro runtime.
@@ -133,17 +152,27 @@ pub(crate) fn is_worker_thread() -> bool {
     WORKER.try_with(|w| w.borrow().is_some()).unwrap_or(false)
 }
 
-/// Schedules `runnable` on this thread's worker if it belongs to `handle`; gives it back
-/// otherwise.
-pub(crate) fn schedule_local(handle: &Arc<Handle>, runnable: Runnable) -> Result<(), Runnable> {
+/// Schedules `runnable` on this thread's worker if the task belongs to this worker's
+/// runtime; gives it back otherwise. A task woken while it ran (it yielded) goes behind the
+/// runnable tasks; any other goes to the LIFO slot.
+pub(crate) fn schedule_here(runnable: Runnable, info: ScheduleInfo) -> Result<(), Runnable> {
     let worker = WORKER.try_with(|w| match &*w.borrow() {
-        Some(worker) if Arc::ptr_eq(&worker.handle, handle) => Some(worker.clone()),
+        Some(worker) if Arc::ptr_eq(&worker.handle, runnable.metadata().handle()) => {
+            Some(worker.clone())
+        }
         _ => None,
     });
-    match worker {
-        Ok(Some(worker)) => worker.push_lifo(runnable),
-        _ => Err(runnable),
+    let Ok(Some(worker)) = worker else {
+        return Err(runnable);
+    };
+    if worker.handle.is_shutdown() {
+        drop_runnable(runnable);
+    } else if info.woken_while_running {
+        worker.push_yielded(runnable);
+    } else {
+        worker.push_lifo(runnable);
     }
+    Ok(())
 }
 
 impl Worker {
@@ -172,6 +201,9 @@ impl Worker {
     fn tick(&self) -> u32 {
         let mut core = self.core.borrow_mut();
         core.tick = core.tick.wrapping_add(1);
+        self.remote()
+            .tick
+            .store(core.tick, std::sync::atomic::Ordering::Relaxed);
         core.tick
     }
 
@@ -228,7 +260,7 @@ impl Worker {
         Some(first)
     }
 
-    /// Looks for work elsewhere: other workers' queues and LIFO slots, then the injector.
+    /// Looks for work elsewhere: other workers' queues, then the injector.
     fn steal_work(&self) -> Option<Runnable> {
         let executor = &self.handle.executor;
         let mut core = self.core.borrow_mut();
@@ -245,12 +277,7 @@ impl Worker {
                 return Some(task);
             }
         }
-        if let Some(task) = self.take_injector_batch(&mut core) {
-            return Some(task);
-        }
-        (0..n)
-            .filter(|&i| i != self.index)
-            .find_map(|i| executor.remotes[i].lifo.take())
+        self.take_injector_batch(&mut core)
     }
 
     /// Runs `task`, then up to `LIFO_POLL_LIMIT` tasks it woke into the LIFO slot.
@@ -286,11 +313,25 @@ impl Worker {
     }
 
     /// Puts a task woken on this worker into the LIFO slot.
-    fn push_lifo(&self, runnable: Runnable) -> Result<(), Runnable> {
+    fn push_lifo(&self, runnable: Runnable) {
         if let Some(prev) = self.remote().lifo.replace(runnable) {
             self.push_local(prev);
         }
-        Ok(())
+    }
+
+    /// Puts a task that yielded behind the runnable tasks: a batch of injector tasks moves to
+    /// the local queue first, then the task goes to the back.
+    fn push_yielded(&self, runnable: Runnable) {
+        let executor = &self.handle.executor;
+        if !executor.injector.is_empty() {
+            if let Ok(mut core) = self.core.try_borrow_mut() {
+                if let Some(first) = self.take_injector_batch(&mut core) {
+                    core.queue
+                        .push_back(first, &mut |t| executor.push_injector(t));
+                }
+            }
+        }
+        self.push_local(runnable);
     }
 
     /// Pushes a task at the back of the local queue and wakes a peer to steal if needed.
@@ -322,13 +363,54 @@ impl Worker {
             executor.notify_parked();
         }
         while !self.handle.is_shutdown() {
-            let slept = self.parker.park();
+            let watching = self.snapshot_peer_ticks();
+            let slept = self
+                .parker
+                .park_timeout(watching.then_some(STUCK_PEER_CHECK));
+            if watching {
+                self.take_stuck_lifo_tasks();
+            }
             if self.transition_from_parked() {
                 if slept == Slept::AsDriver {
                     self.hand_off_driver();
                 }
                 self.notify_if_hoarding();
                 return;
+            }
+        }
+    }
+
+    /// Records every peer's tick; returns whether any peer is awake (and so might get stuck
+    /// in a long poll with a task in its LIFO slot).
+    fn snapshot_peer_ticks(&self) -> bool {
+        let executor = &self.handle.executor;
+        let peers_awake = executor.idle.num_sleeping() < executor.remotes.len();
+        if peers_awake {
+            let mut core = self.core.borrow_mut();
+            core.peer_ticks.clear();
+            core.peer_ticks.extend(
+                executor
+                    .remotes
+                    .iter()
+                    .map(|r| r.tick.load(std::sync::atomic::Ordering::Relaxed)),
+            );
+        }
+        peers_awake
+    }
+
+    /// Takes into this worker's LIFO slot the LIFO task of every peer whose tick has not
+    /// moved since the snapshot: that peer is stuck in one long poll.
+    fn take_stuck_lifo_tasks(&self) {
+        let remotes = &self.handle.executor.remotes;
+        for (i, remote) in remotes.iter().enumerate() {
+            if i == self.index || !remote.lifo.is_some() {
+                continue;
+            }
+            let before = self.core.borrow().peer_ticks.get(i).copied();
+            if before == Some(remote.tick.load(std::sync::atomic::Ordering::Relaxed)) {
+                if let Some(task) = remote.lifo.take() {
+                    self.push_lifo(task);
+                }
             }
         }
     }
