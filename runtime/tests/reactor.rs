@@ -58,7 +58,7 @@ fn reader_and_writer_wait_on_one_socket_at_once() {
         // Fill the socket so the writer must wait, while a reader waits too.
         let chunk = vec![7u8; 64 * 1024];
         while rt
-            .block_on(poll_fn(|cx| {
+            .block_on(poll_fn(|_cx| {
                 std::task::Poll::Ready(a.get_ref().write(&chunk))
             }))
             .is_ok()
