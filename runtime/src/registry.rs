@@ -19,6 +19,7 @@
 //! Entries are removed only by their own task when its future is dropped, so a slot is never
 //! reused under a live task.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
 use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
@@ -40,6 +41,8 @@ struct Shard {
 pub(crate) struct Registry {
     /// Shard 0 for threads that are not workers, shard `i + 1` for worker `i`.
     shards: Box<[Shard]>,
+    /// Names of the live tasks that have one, by task id.
+    names: Mutex<HashMap<u64, String>>,
 }
 
 impl Registry {
@@ -50,7 +53,30 @@ impl Registry {
                 live: AtomicIsize::new(0),
             })
             .collect();
-        Registry { shards }
+        Registry {
+            shards,
+            names: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn names(&self) -> MutexGuard<'_, HashMap<u64, String>> {
+        self.names.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records the name of task `id`.
+    pub(crate) fn name(&self, id: u64, name: String) {
+        self.names().insert(id, name);
+    }
+
+    /// Forgets the name of task `id` (it finished).
+    pub(crate) fn unname(&self, id: u64) {
+        let name = self.names().remove(&id);
+        drop(name);
+    }
+
+    /// The name of task `id`.
+    pub(crate) fn name_of(&self, id: u64) -> Option<String> {
+        self.names().get(&id).cloned()
     }
 
     fn parked(&self, shard: usize) -> MutexGuard<'_, Slab<Waker>> {

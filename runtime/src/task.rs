@@ -52,12 +52,12 @@ pub(crate) struct Meta {
     reg: AtomicU64,
     /// Where the task was spawned, for task dumps.
     location: &'static Location<'static>,
-    /// The name given at spawn, if any (a thin box keeps the common unnamed task small).
-    #[allow(clippy::box_collection)]
-    name: Option<Box<String>>,
 }
 
 const REGISTERED: u64 = 1 << 62;
+/// The task has a name, kept in the registry's side table (most tasks have none, so the
+/// name does not take room in every task).
+const NAMED: u64 = 1 << 61;
 const ABORTED: u64 = 1 << 63;
 const SHARD_SHIFT: u32 = 32;
 const SHARD_MASK: u64 = 0xFFFF;
@@ -74,7 +74,6 @@ impl fmt::Debug for Meta {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Task")
             .field("id", &self.id)
-            .field("name", &self.name)
             .field("location", &self.location)
             .finish()
     }
@@ -122,6 +121,9 @@ impl Meta {
         let reg = self.reg.load(Ordering::Acquire);
         if reg & REGISTERED != 0 {
             handle.tasks.deregister(reg_shard(reg), reg_slot(reg));
+        }
+        if reg & NAMED != 0 {
+            handle.tasks.unname(self.id);
         }
         handle
             .tasks
@@ -266,12 +268,17 @@ where
     handle
         .tasks
         .spawned(crate::executor::registry_shard(handle));
+    let id = next_id();
+    let mut reg = 0;
+    if let Some(name) = name {
+        handle.tasks.name(id, name);
+        reg |= NAMED;
+    }
     let meta = Meta {
         handle: handle.clone(),
-        id: next_id(),
-        reg: AtomicU64::new(0),
+        id,
+        reg: AtomicU64::new(reg),
         location,
-        name: name.map(Box::new),
     };
     let (runnable, task) = match kind {
         Kind::Async => allocate(meta, future, WithInfo(crate::executor::schedule)),
@@ -385,10 +392,13 @@ impl<T> JoinHandle<T> {
         self.meta().map(|m| m.id)
     }
 
-    /// The name given when the task was spawned.
-    pub fn name(&self) -> Option<&str> {
-        self.meta()
-            .and_then(|m| m.name.as_deref().map(String::as_str))
+    /// The name given when the task was spawned (while the task is alive).
+    pub fn name(&self) -> Option<String> {
+        let meta = self.meta()?;
+        if meta.reg.load(Ordering::Relaxed) & NAMED == 0 {
+            return None;
+        }
+        meta.handle.tasks.name_of(meta.id)
     }
 }
 
@@ -519,9 +529,11 @@ impl std::error::Error for JoinError {}
 ///
 /// ```
 /// goro_runtime::block_on(async {
-///     let handle = goro_runtime::task::Builder::new().name("fetcher").spawn(async { 1 });
-///     assert_eq!(handle.name(), Some("fetcher"));
-///     assert_eq!(handle.await.unwrap(), 1);
+///     let handle = goro_runtime::task::Builder::new()
+///         .name("fetcher")
+///         .spawn(std::future::pending::<()>());
+///     assert_eq!(handle.name().as_deref(), Some("fetcher"));
+///     handle.abort();
 /// });
 /// ```
 #[derive(Debug, Default)]
@@ -542,6 +554,8 @@ impl Builder {
         self
     }
 
+    /// The spawn location of the task that calls it is recorded too, for task dumps.
+    ///
     /// Spawns the task on the current runtime (the global one outside any runtime).
     #[track_caller]
     pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>

@@ -275,11 +275,13 @@ fn task_names_and_ids_are_recorded() {
                 .name("alpha")
                 .spawn(async {});
             let b = goro_runtime::spawn(async {});
-            assert_eq!(a.name(), Some("alpha"));
+            assert_eq!(a.name().as_deref(), Some("alpha"));
             assert_eq!(b.name(), None);
             assert_ne!(a.id(), b.id());
-            a.await.unwrap();
-            b.await.unwrap();
+            a.abort();
+            b.abort();
+            assert!(a.await.unwrap_err().is_cancelled());
+            assert!(b.await.unwrap_err().is_cancelled());
         });
     });
 }
