@@ -285,7 +285,11 @@ where
         Kind::Blocking => allocate(meta, future, schedule_blocking),
     };
     let meta = NonNull::from(task.metadata());
-    runnable.schedule();
+    match kind {
+        // `handle` is borrowed for the whole call: no reference count to take.
+        Kind::Async => crate::executor::schedule_new(handle, runnable),
+        Kind::Blocking => runnable.schedule(),
+    }
     Ok(JoinHandle {
         task: Some((task.fallible(), meta)),
     })

@@ -37,11 +37,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 
 /// Waits until `deadline`.
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep {
-        deadline,
-        reactor: crate::current::handle().reactor.clone(),
-        timer: None,
-    }
+    Sleep::new(deadline, true)
 }
 
 /// A deadline so far away that it never comes (for durations that overflow `Instant`).
@@ -57,6 +53,11 @@ fn far_future() -> Instant {
 pub struct Sleep {
     /// When the sleep ends.
     deadline: Instant,
+    /// The reactor's timer bucket of `deadline`: once it has fired, the sleep is over.
+    bucket: u64,
+    /// Whether the deadline may already have passed when first polled (`sleep_until`, or a
+    /// zero `sleep`): only then does the first poll read the clock.
+    may_be_due: bool,
     /// The reactor that keeps the timer.
     reactor: Arc<Reactor>,
     /// The registered timer, once polled.
@@ -64,6 +65,17 @@ pub struct Sleep {
 }
 
 impl Sleep {
+    fn new(deadline: Instant, may_be_due: bool) -> Sleep {
+        let reactor = crate::current::with_handle(|h| h.reactor.clone());
+        Sleep {
+            deadline,
+            bucket: reactor.timer_bucket(deadline),
+            may_be_due,
+            reactor,
+            timer: None,
+        }
+    }
+
     /// When this sleep ends.
     pub fn deadline(&self) -> Instant {
         self.deadline
@@ -78,6 +90,8 @@ impl Sleep {
     pub fn reset(&mut self, deadline: Instant) {
         self.cancel();
         self.deadline = deadline;
+        self.bucket = self.reactor.timer_bucket(deadline);
+        self.may_be_due = true;
     }
 
     fn cancel(&mut self) {
@@ -91,9 +105,9 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.is_elapsed() {
-            // Forget the timer without taking the reactor's lock: a deadline that has passed
-            // is about to fire (or already fired); its entry wakes a stale waker at most once.
+        if self.reactor.has_fired(self.bucket) {
+            // Done, known without reading the clock or taking the reactor's lock; the
+            // timer's entry (if any) has fired and is gone.
             self.timer = None;
             return Poll::Ready(());
         }
@@ -102,6 +116,11 @@ impl Future for Sleep {
             None => false,
         };
         if !registered {
+            if self.timer.is_some() || (self.may_be_due && self.is_elapsed()) {
+                // Our timer fired (or the deadline passed before the driver ran): done.
+                self.timer = None;
+                return Poll::Ready(());
+            }
             let key = self.reactor.insert_timer(self.deadline, cx.waker().clone());
             self.timer = Some(key);
         }

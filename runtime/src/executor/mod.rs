@@ -117,7 +117,7 @@ impl Shared {
 /// queue), and the worker's own reference keeps the runtime alive throughout. Anywhere else
 /// the task goes to the injector, holding its own reference to the runtime while it does.
 pub(crate) fn schedule(runnable: Runnable, info: async_task::ScheduleInfo) {
-    let runnable = match worker::schedule_here(runnable, info) {
+    let runnable = match worker::schedule_here(runnable, info.woken_while_running) {
         Ok(()) => return,
         Err(runnable) => runnable,
     };
@@ -127,6 +127,15 @@ pub(crate) fn schedule(runnable: Runnable, info: async_task::ScheduleInfo) {
         return;
     }
     handle.executor.push_injector(runnable);
+}
+
+/// Schedules a task just spawned on `handle` (borrowed by the caller, so this path, unlike a
+/// wake from a foreign thread, needs no reference count of its own).
+pub(crate) fn schedule_new(handle: &crate::runtime::Handle, runnable: Runnable) {
+    match worker::schedule_here(runnable, false) {
+        Ok(()) => {}
+        Err(runnable) => handle.executor.push_injector(runnable),
+    }
 }
 
 /// Drops a task that will never run again (its future's destructor runs here). A panicking

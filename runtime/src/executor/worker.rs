@@ -30,8 +30,6 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_task::ScheduleInfo;
-
 use super::queue;
 use super::{drop_runnable, Remote};
 use crate::park::{Parker, Slept};
@@ -153,9 +151,9 @@ pub(crate) fn is_worker_thread() -> bool {
 }
 
 /// Schedules `runnable` on this thread's worker if the task belongs to this worker's
-/// runtime; gives it back otherwise. A task woken while it ran (it yielded) goes behind the
-/// runnable tasks; any other goes to the LIFO slot.
-pub(crate) fn schedule_here(runnable: Runnable, info: ScheduleInfo) -> Result<(), Runnable> {
+/// runtime; gives it back otherwise. A task that `yielded` (was woken while it ran) goes
+/// behind the runnable tasks; any other goes to the LIFO slot.
+pub(crate) fn schedule_here(runnable: Runnable, yielded: bool) -> Result<(), Runnable> {
     let worker = WORKER.try_with(|w| match &*w.borrow() {
         Some(worker) if Arc::ptr_eq(&worker.handle, runnable.metadata().handle()) => {
             Some(worker.clone())
@@ -167,7 +165,7 @@ pub(crate) fn schedule_here(runnable: Runnable, info: ScheduleInfo) -> Result<()
     };
     if worker.handle.is_shutdown() {
         drop_runnable(runnable);
-    } else if info.woken_while_running {
+    } else if yielded {
         worker.push_yielded(runnable);
     } else {
         worker.push_lifo(runnable);

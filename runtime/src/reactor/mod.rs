@@ -30,7 +30,10 @@ pub(crate) mod timer;
 
 use std::io;
 use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicU64, AtomicUsize,
+    Ordering::{Acquire, Relaxed, Release},
+};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -84,6 +87,11 @@ pub(crate) struct Reactor {
     generation: AtomicUsize,
     /// The timers and the driver's sleep, under one lock (see the module docs).
     timers: Mutex<TimerState>,
+    /// The instant timer buckets count from (a copy of the timers' own, readable unlocked).
+    timer_origin: Instant,
+    /// The last timer bucket fired: a sleep whose bucket is not later has elapsed. Lets a
+    /// woken sleep see that it is done without reading the clock or taking the timers lock.
+    fired_through: AtomicU64,
     /// Held by the thread that drives the poller.
     driver: Mutex<Driver>,
 }
@@ -94,12 +102,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Reactor {
     pub(crate) fn new() -> io::Result<Reactor> {
+        let timers = Timers::default();
         Ok(Reactor {
             poller: Poller::new()?,
             sources: Mutex::new(Slab::new()),
             generation: AtomicUsize::new(0),
+            timer_origin: timers.origin(),
+            fired_through: AtomicU64::new(0),
             timers: Mutex::new(TimerState {
-                timers: Timers::default(),
+                timers,
                 sleep: Sleep::Awake,
             }),
             driver: Mutex::new(Driver {
@@ -156,14 +167,18 @@ impl Reactor {
     fn fire_timers(&self, wakers: &mut Vec<Waker>, timeout: Option<Duration>) -> Option<Duration> {
         let now = Instant::now();
         let mut state = lock(&self.timers);
-        state.timers.fire(now, wakers);
+        let fired = state.timers.fire(now, wakers);
+        self.fired_through.fetch_max(fired, Release);
         let mut wait = if wakers.is_empty() {
             timeout
         } else {
             Some(Duration::ZERO)
         };
         if let Some(next) = state.timers.next_deadline() {
+            // Round up to whole milliseconds: the timers are bucketed by the millisecond, and
+            // a shorter wait would only wake the driver before anything is due.
             let until = next.saturating_duration_since(now);
+            let until = Duration::from_millis(until.as_nanos().div_ceil(1_000_000) as u64);
             wait = Some(wait.map_or(until, |w| w.min(until)));
         }
         state.sleep = match wait {
@@ -172,6 +187,16 @@ impl Reactor {
             Some(d) => Sleep::Until(now + d),
         };
         wait
+    }
+
+    /// The timer bucket of `deadline`.
+    pub(crate) fn timer_bucket(&self, deadline: Instant) -> u64 {
+        timer::bucket_of(self.timer_origin, deadline)
+    }
+
+    /// Whether timers of `bucket` have fired: then their deadline has passed.
+    pub(crate) fn has_fired(&self, bucket: u64) -> bool {
+        bucket <= self.fired_through.load(Acquire)
     }
 
     /// Adds a timer for `deadline`, waking the driver if it sleeps past it.
