@@ -1,40 +1,52 @@
-//! Shared pieces of goro's comparison harness: statistics, process facts and the table.
+//! Shared pieces of goro's comparison harness: the plan, the child processes, the statistics,
+//! the machine facts and the report.
 //!
-//! The workloads themselves live in `benches/compare.rs`, which runs the same programs on
-//! goro, tokio and smol in one process run. This library holds what does not depend on
-//! which runtime is measured.
+//! The harness runs the same workloads on goro, tokio (multi-thread) and smol
+//! (`async-executor` on N threads), each measurement in a fresh child process, and writes
+//! `BENCHMARKS.md` at the workspace root. One command regenerates it:
+//!
+//! ```text
+//! cargo bench -p goro-benches --bench compare
+//! ```
+//!
+//! ```
+//! use goro_benches::{median, Contender, Workload};
+//!
+//! assert_eq!(Workload::parse("spawn_many"), Some(Workload::SpawnMany));
+//! assert_eq!(Contender::Goro.name(), "goro");
+//! assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+//! ```
+//!
+//! # Implementation
+//!
+//! tokio and smol are dev-dependencies, so the code that drives them lives in the bench
+//! targets (`benches/compare.rs`, `benches/compare_mimalloc.rs`, both including
+//! `benches/shared/`). A global allocator is fixed at compile time, so the workloads are
+//! built twice: `compare` on the system allocator and `compare_mimalloc` on mimalloc.
+//! `compare` is also the parent: it builds both with one cargo call ([`artifacts`]), runs
+//! `rep × workload × runtime × allocator` children interleaved ([`child`]), takes medians
+//! ([`stats`]) and renders the markdown ([`report`]) with the facts of the machine
+//! ([`machine`]). This library holds everything that does not depend on which runtime is
+//! measured, so it can be unit-tested without tokio or smol.
+//!
+//! # Modules
+//!
+//! - [`plan`]: the workloads, their sizes, units and goro's targets; runtimes; allocators.
+//! - [`latch`]: a countdown future that any executor can await (goro has no WaitGroup yet).
+//! - [`child`]: running one measurement in a child process, with a time limit.
+//! - [`artifacts`]: building the two bench binaries and finding their paths.
+//! - [`machine`]: CPU, kernel, rustc, RSS, load average.
+//! - [`stats`]: median and per-item times.
+//! - [`report`]: the tables and `BENCHMARKS.md`.
 
-use std::time::Duration;
+pub mod artifacts;
+pub mod child;
+pub mod latch;
+pub mod machine;
+pub mod plan;
+pub mod report;
+pub mod stats;
 
-/// The median of `samples` (the mean of the middle two for an even count).
-///
-/// # Panics
-///
-/// If `samples` is empty.
-pub fn median(samples: &[f64]) -> f64 {
-    assert!(!samples.is_empty(), "median of no samples");
-    let mut sorted = samples.to_vec();
-    sorted.sort_by(|a, b| a.total_cmp(b));
-    let mid = sorted.len() / 2;
-    if sorted.len().is_multiple_of(2) {
-        (sorted[mid - 1] + sorted[mid]) / 2.0
-    } else {
-        sorted[mid]
-    }
-}
-
-/// Nanoseconds per item.
-pub fn ns_per(elapsed: Duration, items: usize) -> f64 {
-    elapsed.as_nanos() as f64 / items as f64
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn median_of_odd_and_even_counts() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
-    }
-}
+pub use latch::Latch;
+pub use plan::{Allocator, Contender, Mode, Target, Workload};
+pub use stats::{median, ns_per};

@@ -1,0 +1,80 @@
+//! The child side of the harness, shared by both bench binaries through `#[path]`: each
+//! binary is built with its own global allocator and runs the same workloads.
+
+mod contenders;
+mod workloads;
+
+use std::io::Write;
+use std::process;
+use std::thread;
+
+use goro_benches::child::{result_line, WATCHDOG};
+use goro_benches::{machine, Allocator, Contender, Mode, Workload};
+
+use contenders::{AsyncRuntime, Goro, Smol, Tokio};
+
+/// Measures `workload` on `runtime` once and prints the result line; the process runs on
+/// `allocator` (the caller's global allocator). Any panic, in a task or not, aborts the
+/// process, and so does a run longer than [`WATCHDOG`].
+pub fn child_main(allocator: Allocator, workload: Workload, runtime: Contender) {
+    start_watchdog(workload, runtime);
+    abort_on_panic();
+    let workers = machine::cores();
+    let size = workload.size(Mode::from_env());
+    let value = match runtime {
+        Contender::Goro => measure::<Goro>(workload, size, workers),
+        Contender::Tokio => measure::<Tokio>(workload, size, workers),
+        Contender::Smol => measure::<Smol>(workload, size, workers),
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(
+        stdout,
+        "{}",
+        result_line(allocator, workload, runtime, value)
+    );
+    let _ = stdout.flush();
+}
+
+/// Starts the runtime, measures, then shuts the runtime down (a hang there fails too).
+fn measure<R: AsyncRuntime>(
+    workload: Workload,
+    size: goro_benches::plan::Size,
+    workers: usize,
+) -> f64 {
+    let rt = R::start(workers);
+    let value = workloads::run(&rt, workload, size, workers);
+    // On stderr, so a failure report shows it if the shutdown below hangs or crashes.
+    eprintln!(
+        "measured {value} {}; shutting the runtime down",
+        workload.unit()
+    );
+    drop(rt);
+    value
+}
+
+/// Aborts the process after [`WATCHDOG`], so a hang fails the measurement.
+fn start_watchdog(workload: Workload, runtime: Contender) {
+    let watchdog = thread::Builder::new().name("goro-bench-watchdog".into());
+    let started = watchdog.spawn(move || {
+        thread::sleep(WATCHDOG);
+        eprintln!(
+            "watchdog: {workload} on {runtime} still running after {} s; aborting",
+            WATCHDOG.as_secs()
+        );
+        process::abort();
+    });
+    started.expect("cannot start the watchdog thread");
+}
+
+/// Makes every panic, including one inside a runtime's task (which the runtime would catch
+/// and turn into a join error nobody awaits), print its message and abort.
+fn abort_on_panic() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        // Again as the last line, which the parent's failure report is sure to keep even
+        // when a backtrace (RUST_BACKTRACE) came before it.
+        eprintln!("child panicked: {info}");
+        process::abort();
+    }));
+}

@@ -1,0 +1,427 @@
+//! What is measured: the workloads with their sizes, units and goro's targets, the runtimes
+//! compared, and the allocators they run on.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Environment variable that selects quick mode: one repetition, workloads scaled down
+/// [`QUICK_DIVISOR`] times, `BENCHMARKS.md` left alone. For smoke-testing the harness.
+pub const QUICK_ENV: &str = "GORO_BENCH_QUICK";
+
+/// Environment variable with a comma-separated list of workload names to run (default: all).
+/// A filtered run prints its table but does not overwrite `BENCHMARKS.md`.
+pub const ONLY_ENV: &str = "GORO_BENCH_ONLY";
+
+/// Repetitions of every measurement in a full run: the fewest that give a median which one
+/// disturbed run (the machine is shared) cannot move.
+pub const FULL_REPS: usize = 3;
+
+/// How much quick mode shrinks task counts: small enough for a smoke test of a minute or
+/// two, large enough that every code path (queue overflow, stealing, timers) still runs.
+pub const QUICK_DIVISOR: usize = 10;
+
+/// How long each task of `sleepers` sleeps. It is the ideal wall time, so it is not scaled
+/// down in quick mode.
+pub const SLEEP: Duration = Duration::from_millis(100);
+
+/// `blocking_pool`: blocking calls kept in flight at once, as a server would with a full
+/// accept queue; more than any runtime's worker count, so the pool must grow.
+pub const BLOCKING_IN_FLIGHT: usize = 64;
+
+/// `cpu_parallel`: the matrices are `MATRIX_SIZE × MATRIX_SIZE` f64, one task per row of the
+/// product (~90k multiply-adds per task: coarse enough that scheduling costs little).
+pub const MATRIX_SIZE: usize = 300;
+
+/// Full run or smoke test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Full sizes, [`FULL_REPS`] repetitions; writes `BENCHMARKS.md`.
+    Full,
+    /// Sizes divided by [`QUICK_DIVISOR`], one repetition.
+    Quick,
+}
+
+impl Mode {
+    /// Quick when [`QUICK_ENV`] is set to anything but empty or `0`.
+    ///
+    /// ```
+    /// use goro_benches::Mode;
+    ///
+    /// assert_eq!(Mode::from_env_value(Some("1")), Mode::Quick);
+    /// assert_eq!(Mode::from_env_value(Some("0")), Mode::Full);
+    /// assert_eq!(Mode::from_env_value(None), Mode::Full);
+    /// ```
+    pub fn from_env_value(value: Option<&str>) -> Mode {
+        match value {
+            Some(v) if !v.is_empty() && v != "0" => Mode::Quick,
+            _ => Mode::Full,
+        }
+    }
+
+    /// The mode selected by this process's environment.
+    pub fn from_env() -> Mode {
+        Mode::from_env_value(std::env::var(QUICK_ENV).ok().as_deref())
+    }
+
+    /// Repetitions of each measurement.
+    pub fn reps(self) -> usize {
+        match self {
+            Mode::Full => FULL_REPS,
+            Mode::Quick => 1,
+        }
+    }
+
+    fn scale(self, full: usize) -> usize {
+        match self {
+            Mode::Full => full,
+            Mode::Quick => (full / QUICK_DIVISOR).max(1),
+        }
+    }
+}
+
+/// One workload: the same program written for every runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Workload {
+    /// 1M tiny tasks spawned from a task; ns per task.
+    SpawnMany,
+    /// 200k tiny tasks spawned from a plain thread; ns per task.
+    SpawnRemote,
+    /// 200 tasks × 1000 `yield_now`; ns per yield.
+    YieldMany,
+    /// Each task spawns the next, 1000 deep, 200 chains one after the other; ns per hop.
+    ChainedSpawn,
+    /// 100k tasks sleep 100 ms each; wall ms from the first spawn to the last wake.
+    Sleepers,
+    /// RSS growth per task with 1M tasks parked forever; bytes per task.
+    IdleMemory,
+    /// 1000 tiny file reads on the blocking pool, 64 in flight; ns per call.
+    BlockingPool,
+    /// 300×300 f64 matmul, one task per row; speedup over the sequential loop.
+    CpuParallel,
+}
+
+/// How many of what a workload runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size {
+    /// Tasks (spawn_many, spawn_remote, sleepers, idle_memory, yield_many), chain depth
+    /// (chained_spawn), calls (blocking_pool) or matrix rows (cpu_parallel).
+    pub count: usize,
+    /// Yields per task (yield_many), chains (chained_spawn), timed rounds (cpu_parallel);
+    /// 1 elsewhere.
+    pub repeat: usize,
+}
+
+impl Workload {
+    /// Every workload, in table order.
+    pub const ALL: [Workload; 8] = [
+        Workload::SpawnMany,
+        Workload::SpawnRemote,
+        Workload::YieldMany,
+        Workload::ChainedSpawn,
+        Workload::Sleepers,
+        Workload::IdleMemory,
+        Workload::BlockingPool,
+        Workload::CpuParallel,
+    ];
+
+    /// The snake_case name used on the command line and in the tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::SpawnMany => "spawn_many",
+            Workload::SpawnRemote => "spawn_remote",
+            Workload::YieldMany => "yield_many",
+            Workload::ChainedSpawn => "chained_spawn",
+            Workload::Sleepers => "sleepers",
+            Workload::IdleMemory => "idle_memory",
+            Workload::BlockingPool => "blocking_pool",
+            Workload::CpuParallel => "cpu_parallel",
+        }
+    }
+
+    /// The workload called `name`.
+    pub fn parse(name: &str) -> Option<Workload> {
+        Workload::ALL.into_iter().find(|w| w.name() == name)
+    }
+
+    /// The unit of the number the workload reports.
+    pub fn unit(self) -> &'static str {
+        match self {
+            Workload::SpawnMany | Workload::SpawnRemote => "ns/task",
+            Workload::YieldMany => "ns/yield",
+            Workload::ChainedSpawn => "ns/hop",
+            Workload::Sleepers => "ms wall",
+            Workload::IdleMemory => "bytes/task",
+            Workload::BlockingPool => "ns/call",
+            Workload::CpuParallel => "× speedup",
+        }
+    }
+
+    /// Whether a bigger number is better (only for the speedup).
+    pub fn higher_is_better(self) -> bool {
+        self == Workload::CpuParallel
+    }
+
+    /// The size of the workload in `mode`.
+    ///
+    /// ```
+    /// use goro_benches::{Mode, Workload};
+    ///
+    /// assert_eq!(Workload::SpawnMany.size(Mode::Full).count, 1_000_000);
+    /// assert_eq!(Workload::SpawnMany.size(Mode::Quick).count, 100_000);
+    /// ```
+    pub fn size(self, mode: Mode) -> Size {
+        let (count, repeat) = match self {
+            Workload::SpawnMany | Workload::IdleMemory => (mode.scale(1_000_000), 1),
+            Workload::SpawnRemote => (mode.scale(200_000), 1),
+            Workload::YieldMany => (200, mode.scale(1000)),
+            Workload::ChainedSpawn => (1000, mode.scale(200)),
+            Workload::Sleepers => (mode.scale(100_000), 1),
+            Workload::BlockingPool => (mode.scale(1000), 1),
+            Workload::CpuParallel => (MATRIX_SIZE, mode.scale(10)),
+        };
+        Size { count, repeat }
+    }
+
+    /// What the workload does, in one sentence for the report.
+    pub fn description(self) -> String {
+        match self {
+            Workload::SpawnMany => "1M tiny tasks spawned from a task (detached; a countdown \
+                latch counts them); time from the first spawn to the last completion per task"
+                .into(),
+            Workload::SpawnRemote => "200k tiny tasks spawned from a plain thread outside the \
+                runtime; time until all completed, per task"
+                .into(),
+            Workload::YieldMany => "200 tasks each yield 1000 times; total time per yield".into(),
+            Workload::ChainedSpawn => "each task spawns the next, 1000 deep; 200 such chains \
+                one after another; time per hop"
+                .into(),
+            Workload::Sleepers => format!(
+                "100k tasks sleep {} ms each; wall ms from the first spawn to the last wake \
+                 (ideal: {}); a task woken early fails the run",
+                SLEEP.as_millis(),
+                SLEEP.as_millis()
+            ),
+            Workload::IdleMemory => "1M tasks that never wake (`pending()`); growth of VmRSS \
+                (/proc/self/status) per task"
+                .into(),
+            Workload::BlockingPool => format!(
+                "1000 reads of a 32-byte file through spawn_blocking, {BLOCKING_IN_FLIGHT} in \
+                 flight, on a cold pool (threads start on demand); time per call"
+            ),
+            Workload::CpuParallel => format!(
+                "{MATRIX_SIZE}×{MATRIX_SIZE} f64 matmul, one task per row, result checked \
+                 bit for bit; sequential time / parallel time over 10 alternating rounds"
+            ),
+        }
+    }
+
+    /// goro's target for this workload.
+    pub fn target(self) -> Target {
+        match self {
+            Workload::Sleepers => Target::AtMost(120.0),
+            Workload::IdleMemory => Target::AtMost(128.0),
+            Workload::CpuParallel => Target::AtLeast(1.9),
+            _ => Target::TimesBestPeer(0.8),
+        }
+    }
+}
+
+impl fmt::Display for Workload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What goro's number must be for a workload to meet its target.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Target {
+    /// At most this fraction of the best (lowest) peer number.
+    TimesBestPeer(f64),
+    /// At most this absolute number.
+    AtMost(f64),
+    /// At least this absolute number.
+    AtLeast(f64),
+}
+
+impl Target {
+    /// The target as the report shows it.
+    ///
+    /// ```
+    /// use goro_benches::Target;
+    ///
+    /// assert_eq!(Target::TimesBestPeer(0.8).describe(), "≤ 0.8 × best peer");
+    /// assert_eq!(Target::AtLeast(1.9).describe(), "≥ 1.9");
+    /// ```
+    pub fn describe(self) -> String {
+        match self {
+            Target::TimesBestPeer(f) => format!("≤ {f} × best peer"),
+            Target::AtMost(v) => format!("≤ {v}"),
+            Target::AtLeast(v) => format!("≥ {v}"),
+        }
+    }
+
+    /// Whether goro's number meets the target, given the peers' numbers that exist;
+    /// `None` when goro's number, or every peer number a relative target needs, is missing.
+    ///
+    /// ```
+    /// use goro_benches::Target;
+    ///
+    /// let t = Target::TimesBestPeer(0.8);
+    /// assert_eq!(t.met(Some(80.0), &[Some(100.0), Some(200.0)]), Some(true));
+    /// assert_eq!(t.met(Some(81.0), &[Some(100.0), Some(200.0)]), Some(false));
+    /// assert_eq!(t.met(Some(81.0), &[None, None]), None);
+    /// ```
+    pub fn met(self, goro: Option<f64>, peers: &[Option<f64>]) -> Option<bool> {
+        let goro = goro?;
+        match self {
+            Target::TimesBestPeer(f) => {
+                let best = peers.iter().flatten().copied().reduce(f64::min)?;
+                Some(goro <= f * best)
+            }
+            Target::AtMost(v) => Some(goro <= v),
+            Target::AtLeast(v) => Some(goro >= v),
+        }
+    }
+}
+
+/// A runtime in the comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Contender {
+    /// This project.
+    Goro,
+    /// tokio's multi-thread runtime.
+    Tokio,
+    /// smol: `async-executor` run on N threads, `async-io` timers, the `blocking` pool.
+    Smol,
+}
+
+impl Contender {
+    /// Every runtime, in table order.
+    pub const ALL: [Contender; 3] = [Contender::Goro, Contender::Tokio, Contender::Smol];
+
+    /// The runtime's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Contender::Goro => "goro",
+            Contender::Tokio => "tokio",
+            Contender::Smol => "smol",
+        }
+    }
+
+    /// The runtime called `name`.
+    pub fn parse(name: &str) -> Option<Contender> {
+        Contender::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+impl fmt::Display for Contender {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The global allocator every runtime of one child process runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Allocator {
+    /// The platform's malloc (glibc here), Rust's default.
+    System,
+    /// mimalloc through the `mimalloc` crate.
+    Mimalloc,
+}
+
+impl Allocator {
+    /// Every allocator, in report order.
+    pub const ALL: [Allocator; 2] = [Allocator::System, Allocator::Mimalloc];
+
+    /// The allocator's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Allocator::System => "system",
+            Allocator::Mimalloc => "mimalloc",
+        }
+    }
+
+    /// The allocator called `name`.
+    pub fn parse(name: &str) -> Option<Allocator> {
+        Allocator::ALL.into_iter().find(|a| a.name() == name)
+    }
+
+    /// The bench target whose binary runs on this allocator.
+    pub fn bench_target(self) -> &'static str {
+        match self {
+            Allocator::System => "compare",
+            Allocator::Mimalloc => "compare_mimalloc",
+        }
+    }
+}
+
+impl fmt::Display for Allocator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The workloads selected by [`ONLY_ENV`]; all of them when it is unset or empty.
+///
+/// # Errors
+///
+/// The first name that is not a workload.
+///
+/// ```
+/// use goro_benches::plan::select_workloads;
+/// use goro_benches::Workload;
+///
+/// assert_eq!(select_workloads(Some("sleepers, yield_many")).unwrap(),
+///            vec![Workload::YieldMany, Workload::Sleepers]);
+/// assert!(select_workloads(Some("nap")).is_err());
+/// ```
+pub fn select_workloads(only: Option<&str>) -> Result<Vec<Workload>, String> {
+    let Some(only) = only.filter(|s| !s.trim().is_empty()) else {
+        return Ok(Workload::ALL.to_vec());
+    };
+    let mut chosen = Vec::new();
+    for name in only.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        chosen.push(Workload::parse(name).ok_or_else(|| format!("no workload named `{name}`"))?);
+    }
+    Ok(Workload::ALL
+        .into_iter()
+        .filter(|w| chosen.contains(w))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for w in Workload::ALL {
+            assert_eq!(Workload::parse(w.name()), Some(w));
+        }
+        for c in Contender::ALL {
+            assert_eq!(Contender::parse(c.name()), Some(c));
+        }
+        for a in Allocator::ALL {
+            assert_eq!(Allocator::parse(a.name()), Some(a));
+        }
+    }
+
+    #[test]
+    fn quick_mode_shrinks_counts_but_not_the_sleep() {
+        assert_eq!(Workload::Sleepers.size(Mode::Quick).count, 10_000);
+        assert_eq!(
+            Workload::YieldMany.size(Mode::Quick),
+            Size {
+                count: 200,
+                repeat: 100
+            }
+        );
+        assert_eq!(Workload::CpuParallel.size(Mode::Quick).count, MATRIX_SIZE);
+    }
+
+    #[test]
+    fn speedup_target_wants_more() {
+        assert_eq!(Target::AtLeast(1.9).met(Some(1.95), &[]), Some(true));
+        assert_eq!(Target::AtLeast(1.9).met(Some(1.5), &[]), Some(false));
+    }
+}
