@@ -4,7 +4,7 @@
 //! # What a task is
 //!
 //! A goro task is an `async-task` allocation: one block holding the task's state, its
-//! [`Meta`] (id, name, spawn location, the runtime it belongs to), the schedule function and
+//! [`Meta`] (spawn location, registry slot, the runtime it belongs to), the schedule function and
 //! the future. The future is wrapped in a `TaskFuture`, which
 //!
 //! - catches a panic of the future and turns it into the task's output, so a panicking task
@@ -27,6 +27,7 @@
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::NonNull;
@@ -46,8 +47,6 @@ pub(crate) struct Meta {
     /// The runtime the task belongs to. The schedule functions are plain functions that find
     /// the runtime here, so a wake does not pay for a closure's extra waker clone.
     handle: Arc<Handle>,
-    /// Unique over the life of the process.
-    id: u64,
     /// Registry slot and shard, plus the REGISTERED and ABORTED bits (see the module docs).
     reg: AtomicU64,
     /// Where the task was spawned, for task dumps.
@@ -55,6 +54,8 @@ pub(crate) struct Meta {
 }
 
 const REGISTERED: u64 = 1 << 62;
+/// The task's future has been dropped (see `TaskFuture`).
+const DROPPED: u64 = 1 << 60;
 /// The task has a name, kept in the registry's side table (most tasks have none, so the
 /// name does not take room in every task).
 const NAMED: u64 = 1 << 61;
@@ -73,13 +74,19 @@ fn reg_slot(reg: u64) -> u32 {
 impl fmt::Debug for Meta {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Task")
-            .field("id", &self.id)
+            .field("id", &self.id())
             .field("location", &self.location)
             .finish()
     }
 }
 
 impl Meta {
+    /// The task's id: the address of its metadata, which stays put, and which no other live
+    /// task can share. (A separate counter would cost every task 8 bytes.)
+    pub(crate) fn id(&self) -> u64 {
+        self as *const Meta as usize as u64
+    }
+
     /// The runtime the task belongs to.
     pub(crate) fn handle(&self) -> &Arc<Handle> {
         &self.handle
@@ -94,10 +101,6 @@ impl Meta {
                 waker.wake();
             }
         }
-    }
-
-    fn is_aborted(&self) -> bool {
-        self.reg.load(Ordering::Acquire) & ABORTED != 0
     }
 
     /// Registers the task's waker the first time it parks (see the module docs).
@@ -123,7 +126,7 @@ impl Meta {
             handle.tasks.deregister(reg_shard(reg), reg_slot(reg));
         }
         if reg & NAMED != 0 {
-            handle.tasks.unname(self.id);
+            handle.tasks.unname(self.id());
         }
         handle
             .tasks
@@ -131,41 +134,49 @@ impl Meta {
     }
 }
 
-/// Why a task ended without its future's output.
-enum Abnormal {
+/// Why a task ended without its future's output. Boxed: it is rare, and a thin pointer
+/// keeps the task's output slot, which async-task sizes for every task, at 8 bytes + `T`.
+struct Abnormal(Box<AbnormalKind>);
+
+enum AbnormalKind {
     /// The future panicked; the payload.
     Panicked(Box<dyn Any + Send + 'static>),
     /// `JoinHandle::abort` dropped the future.
     Aborted,
 }
 
-pin_project_lite::pin_project! {
-    /// The future a task runs: the user's future, plus panic capture, budget and abort.
-    struct TaskFuture<'a, F> {
-        meta: &'a Meta,
-        // `None` once dropped: the user's future is always dropped here, inside
-        // `catch_unwind`, because async-task aborts the process if a future's destructor
-        // panics inside it.
-        #[pin]
-        future: Option<F>,
-    }
+/// The future a task runs: the user's future, plus panic capture, budget and abort.
+///
+/// The user's future is always dropped here, inside `catch_unwind`, because async-task aborts
+/// the process if a future's destructor panics inside it. It sits in a `ManuallyDrop`, with
+/// "already dropped" recorded as a bit of `Meta::reg`, because an `Option` would cost every
+/// task 8 more bytes (the difference between a 96- and a 112-byte allocation).
+struct TaskFuture<'a, F> {
+    /// The task's metadata, in the same allocation.
+    meta: &'a Meta,
+    /// The user's future; dropped in place (never moved) once `DROPPED` is set.
+    future: ManuallyDrop<F>,
+}
 
-    impl<'a, F> PinnedDrop for TaskFuture<'a, F> {
-        fn drop(this: Pin<&mut Self>) {
-            let this = this.project();
-            drop_contained(this.future);
-            this.meta.finish();
+impl<F> TaskFuture<'_, F> {
+    /// Drops the user's future in place, once, containing a panic of its destructor.
+    fn drop_future(&mut self) {
+        if self.meta.reg.fetch_or(DROPPED, Ordering::Relaxed) & DROPPED != 0 {
+            return;
         }
+        let future = &mut self.future;
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: the `DROPPED` bit, set just above, guarantees this runs once; the future
+            // is dropped where it lies (pinning allows that) and never touched again.
+            unsafe { ManuallyDrop::drop(future) }
+        }));
     }
 }
 
-/// Drops the user's future in place, containing a panic of its destructor.
-fn drop_contained<F>(future: Pin<&mut Option<F>>) {
-    if future.is_some() {
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| {
-            let mut future = future;
-            future.set(None);
-        }));
+impl<F> Drop for TaskFuture<'_, F> {
+    fn drop(&mut self) {
+        self.drop_future();
+        self.meta.finish();
     }
 }
 
@@ -173,13 +184,19 @@ impl<F: Future> Future for TaskFuture<'_, F> {
     type Output = Result<F::Output, Abnormal>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        let result = if this.meta.is_aborted() {
-            Err(Abnormal::Aborted)
+        // SAFETY: nothing below moves the future: it is polled through a pinned reference and
+        // dropped in place.
+        let this = unsafe { self.get_unchecked_mut() };
+        let reg = this.meta.reg.load(Ordering::Acquire);
+        if reg & DROPPED != 0 {
+            return Poll::Pending; // finished already; async-task never polls it again
+        }
+        let result = if reg & ABORTED != 0 {
+            Err(Abnormal(Box::new(AbnormalKind::Aborted)))
         } else {
-            let Some(future) = this.future.as_mut().as_pin_mut() else {
-                return Poll::Pending; // already finished; async-task never polls it again
-            };
+            // SAFETY: `this` is pinned, so its `future` field is pinned too; it is not moved
+            // until it is dropped in place.
+            let future = unsafe { Pin::new_unchecked(&mut *this.future) };
             let budget = goro_sync::coop::DEFAULT_BUDGET;
             let polled = panic::catch_unwind(AssertUnwindSafe(|| {
                 goro_sync::coop::with_budget(budget, || future.poll(cx))
@@ -190,10 +207,10 @@ impl<F: Future> Future for TaskFuture<'_, F> {
                     this.meta.park(cx);
                     return Poll::Pending;
                 }
-                Err(payload) => Err(Abnormal::Panicked(payload)),
+                Err(payload) => Err(Abnormal(Box::new(AbnormalKind::Panicked(payload)))),
             }
         };
-        drop_contained(this.future);
+        this.drop_future();
         Poll::Ready(result)
     }
 }
@@ -205,26 +222,6 @@ pub(crate) enum Kind {
     Async,
     /// A blocking closure, run by the blocking pool.
     Blocking,
-}
-
-/// Task ids are handed to each thread in blocks of this many, so spawning does not contend
-/// on one global counter.
-const ID_BLOCK: u64 = 1024;
-
-fn next_id() -> u64 {
-    static NEXT_BLOCK: AtomicU64 = AtomicU64::new(1);
-    thread_local! {
-        static IDS: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
-    }
-    IDS.with(|ids| {
-        let (mut next, mut end) = ids.get();
-        if next == end {
-            next = NEXT_BLOCK.fetch_add(ID_BLOCK, Ordering::Relaxed);
-            end = next + ID_BLOCK;
-        }
-        ids.set((next + 1, end));
-        next
-    })
 }
 
 /// Creates a task on `handle` and schedules it. After shutdown the future is dropped (here,
@@ -268,22 +265,18 @@ where
     handle
         .tasks
         .spawned(crate::executor::registry_shard(handle));
-    let id = next_id();
-    let mut reg = 0;
-    if let Some(name) = name {
-        handle.tasks.name(id, name);
-        reg |= NAMED;
-    }
     let meta = Meta {
         handle: handle.clone(),
-        id,
-        reg: AtomicU64::new(reg),
+        reg: AtomicU64::new(if name.is_some() { NAMED } else { 0 }),
         location,
     };
     let (runnable, task) = match kind {
         Kind::Async => allocate(meta, future, WithInfo(crate::executor::schedule)),
         Kind::Blocking => allocate(meta, future, schedule_blocking),
     };
+    if let Some(name) = name {
+        handle.tasks.name(task.metadata().id(), name);
+    }
     let meta = NonNull::from(task.metadata());
     match kind {
         // `handle` is borrowed for the whole call: no reference count to take.
@@ -325,7 +318,7 @@ where
         builder.spawn_unchecked(
             move |meta| TaskFuture {
                 meta,
-                future: Some(future),
+                future: ManuallyDrop::new(future),
             },
             schedule,
         )
@@ -391,9 +384,11 @@ impl<T> JoinHandle<T> {
             .is_none_or(|(task, _)| task.is_finished())
     }
 
-    /// The task's id: unique among all tasks of this process.
+    /// The task's id: unique among the live tasks of this process (an id may be reused once
+    /// its task has finished and its handle is gone). `None` if the task was never spawned
+    /// because its runtime had shut down.
     pub fn id(&self) -> Option<u64> {
-        self.meta().map(|m| m.id)
+        self.meta().map(Meta::id)
     }
 
     /// The name given when the task was spawned (while the task is alive).
@@ -402,7 +397,7 @@ impl<T> JoinHandle<T> {
         if meta.reg.load(Ordering::Relaxed) & NAMED == 0 {
             return None;
         }
-        meta.handle.tasks.name_of(meta.id)
+        meta.handle.tasks.name_of(meta.id())
     }
 }
 
@@ -415,10 +410,13 @@ impl<T> Future for JoinHandle<T> {
         };
         Poll::Ready(match std::task::ready!(Pin::new(task).poll(cx)) {
             Some(Ok(out)) => Ok(out),
-            Some(Err(Abnormal::Panicked(payload))) => Err(JoinError {
-                repr: Repr::Panic(payload),
-            }),
-            Some(Err(Abnormal::Aborted)) | None => Err(JoinError::cancelled()),
+            Some(Err(Abnormal(abnormal))) => match *abnormal {
+                AbnormalKind::Panicked(payload) => Err(JoinError {
+                    repr: Repr::Panic(payload),
+                }),
+                AbnormalKind::Aborted => Err(JoinError::cancelled()),
+            },
+            None => Err(JoinError::cancelled()),
         })
     }
 }
