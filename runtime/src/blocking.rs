@@ -6,9 +6,15 @@
 //! pool's queue instead of a worker's, so it has the same [`JoinHandle`] (a panic is reported
 //! through it) and counts in `num_tasks`. Threads start on demand:
 //!
-//! - a new job wakes an idle thread if there are at least as many idle threads as queued
-//!   jobs; otherwise it starts a new thread, up to `max_blocking_threads` (default
-//!   [`DEFAULT_MAX_THREADS`]); beyond that it waits in the queue;
+//! - a new job wakes an idle thread if one waits (and counts it as taken, so a burst of jobs
+//!   wakes one thread each); otherwise it starts a new thread, up to `max_blocking_threads`
+//!   (default [`DEFAULT_MAX_THREADS`]), unless a thread is already starting;
+//! - a thread that takes a job and still sees jobs queued, with no idle or starting thread
+//!   to take them, starts one more thread first. So a burst grows the pool one thread at a
+//!   time, each new thread starting the next while the backlog lasts: a burst of long calls
+//!   still gets one thread per call within a few milliseconds, while a stream of short calls
+//!   is served by the few threads it keeps busy instead of by dozens that mostly sleep
+//!   (starting a thread costs tens of microseconds; a short call, a few);
 //! - a thread that finds the queue empty waits for [`KEEP_ALIVE`] and then exits, so a burst
 //!   of blocking calls does not leave hundreds of threads behind;
 //! - at shutdown, queued jobs are dropped, idle threads exit at once, and running jobs finish
@@ -26,6 +32,10 @@ use crate::task::Runnable;
 /// How long an idle blocking thread waits for a job before it exits. Long enough that a
 /// steady trickle of blocking calls reuses threads, short enough that a burst is soon undone.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// How many times a blocking thread that finds the queue empty yields its CPU and looks
+/// again before it goes to sleep.
+const IDLE_SPINS: u32 = 3;
 
 /// Blocking threads per runtime unless `Builder::max_blocking_threads` says otherwise: Go
 /// lets blocking syscalls take up to 10,000 threads; 512 (tokio's figure) bounds the memory
@@ -53,6 +63,10 @@ struct State {
     queue: VecDeque<Runnable>,
     /// Threads waiting for a job.
     idle: usize,
+    /// Notifications sent to idle threads and not yet taken: never more than `idle`.
+    notified: usize,
+    /// Threads spawned that have not started taking jobs yet.
+    starting: usize,
     /// Threads alive.
     threads: usize,
     /// Number for the next thread's name.
@@ -85,14 +99,23 @@ impl Pool {
             return;
         }
         state.queue.push_back(runnable);
-        if state.idle >= state.queue.len() {
+        if state.idle > state.notified {
+            state.notified += 1; // one idle thread is now spoken for
             self.cvar.notify_one();
             return;
         }
+        if state.starting == 0 {
+            self.start_thread(handle, state);
+        }
+    }
+
+    /// Starts a thread if the bound allows (consumes the lock guard).
+    fn start_thread(&self, handle: &Arc<Handle>, mut state: MutexGuard<'_, State>) {
         if state.threads >= self.max_threads {
-            return; // it waits for a thread to come free
+            return; // the job waits for a thread to come free
         }
         state.threads += 1;
+        state.starting += 1;
         let id = state.next_id;
         state.next_id += 1;
         drop(state);
@@ -102,16 +125,27 @@ impl Pool {
             .spawn(move || h.blocking.thread_main(&h));
         if spawned.is_err() {
             // The OS refused a thread; the job waits for one that exists, if any.
-            self.lock().threads -= 1;
+            let mut state = self.lock();
+            state.threads -= 1;
+            state.starting -= 1;
         }
     }
 
     fn thread_main(&self, handle: &Arc<Handle>) {
         let _enter = crate::current::enter(handle.clone());
         let mut state = self.lock();
+        state.starting -= 1;
+        let mut spins = 0;
         loop {
             if let Some(job) = state.queue.pop_front() {
-                drop(state);
+                spins = 0;
+                let free = state.idle - state.notified + state.starting;
+                if !state.queue.is_empty() && free == 0 {
+                    // A backlog with nobody to take it: grow by one before running this job.
+                    self.start_thread(handle, state);
+                } else {
+                    drop(state);
+                }
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run()));
                 state = self.lock();
                 continue;
@@ -119,6 +153,16 @@ impl Pool {
             if state.shutdown {
                 break;
             }
+            if spins < IDLE_SPINS {
+                // A short call's task usually sends its next call within microseconds:
+                // catching it here saves a sleep and a wake (each a few microseconds).
+                spins += 1;
+                drop(state);
+                thread::yield_now();
+                state = self.lock();
+                continue;
+            }
+            spins = 0;
             state.idle += 1;
             let (guard, wait) = self
                 .cvar
@@ -126,8 +170,10 @@ impl Pool {
                 .unwrap_or_else(|e| e.into_inner());
             state = guard;
             state.idle -= 1;
-            if wait.timed_out() && state.queue.is_empty() {
-                break;
+            if state.notified > 0 {
+                state.notified -= 1; // woken for a job: take it at the top of the loop
+            } else if wait.timed_out() && state.queue.is_empty() {
+                break; // idle for the whole keep-alive
             }
         }
         state.threads -= 1;

@@ -115,3 +115,30 @@ fn blocking_calls_run_off_the_workers() {
         assert_eq!(name.as_deref(), Some("goro-blocking-0"));
     });
 }
+
+#[test]
+fn a_burst_of_long_calls_runs_them_all_at_once() {
+    watchdog(60, || {
+        let rt = common::runtime(2);
+        let start = Instant::now();
+        let handles: Vec<_> = (0..64)
+            .map(|_| rt.spawn_blocking(|| std::thread::sleep(Duration::from_millis(500))))
+            .collect();
+        rt.block_on(async {
+            for h in handles {
+                h.await.unwrap();
+            }
+        });
+        // One after another they would take 32 s; the pool grows one thread per call.
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed < Duration::from_secs(5),
+            "64 sleeps of 500 ms took {elapsed:?}"
+        );
+        assert!(
+            rt.blocking_threads() >= 16,
+            "{} threads",
+            rt.blocking_threads()
+        );
+    });
+}
