@@ -1,30 +1,31 @@
 //! The atomics and cells of the lock-free run queue, swapped for loom's under `cfg(goro_loom)`.
 //!
-//! `--cfg goro_loom` selects loom (not `--cfg loom`: that name would also switch
+//! `--cfg goro_loom` selects loom in this crate's own unit tests (not `--cfg loom`: that name would also switch
 //! concurrent-queue to loom's types, which then fail outside a model). Only
-//! `executor/queue.rs` uses this module: it is the one lock-free structure whose
-//! interleavings are model-checked. Everything else uses `std` directly.
+//! `executor/queue.rs` (the lock-free run queue) and `executor/idle.rs` (the sleep/search
+//! bookkeeping behind "wake at most one worker") use this module: their interleavings are
+//! model-checked. Everything else uses `std` directly.
 
-#[cfg(goro_loom)]
-pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64};
-#[cfg(goro_loom)]
-pub(crate) use loom::sync::Arc;
+#[cfg(all(test, goro_loom))]
+pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize};
+#[cfg(all(test, goro_loom))]
+pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 
-#[cfg(not(goro_loom))]
-pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64};
-#[cfg(not(goro_loom))]
-pub(crate) use std::sync::Arc;
+#[cfg(not(all(test, goro_loom)))]
+pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize};
+#[cfg(not(all(test, goro_loom)))]
+pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 
 /// An `UnsafeCell` with loom's closure-based access API, so the queue reads the same either way.
-#[cfg(goro_loom)]
+#[cfg(all(test, goro_loom))]
 pub(crate) use loom::cell::UnsafeCell;
 
 /// An `UnsafeCell` with loom's closure-based access API, so the queue reads the same either way.
-#[cfg(not(goro_loom))]
+#[cfg(not(all(test, goro_loom)))]
 #[derive(Debug)]
 pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
 
-#[cfg(not(goro_loom))]
+#[cfg(not(all(test, goro_loom)))]
 impl<T> UnsafeCell<T> {
     pub(crate) fn new(value: T) -> Self {
         Self(std::cell::UnsafeCell::new(value))

@@ -22,8 +22,9 @@
 //! - At most half of the workers search at once, so idle workers do not all hammer the
 //!   queues of the busy ones.
 
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::Ordering::SeqCst;
+
+use crate::loom::{AtomicUsize, Mutex, MutexGuard};
 
 /// Bits of the packed state that hold `searching`; the rest hold `unparked`.
 const SEARCHING_BITS: usize = 16;
@@ -60,8 +61,17 @@ impl Idle {
     }
 
     /// Whether new work should wake somebody: nobody searches and somebody sleeps.
+    ///
+    /// This is a read-modify-write (`fetch_add(0)`), not a load, on purpose. The producer
+    /// published its task with a plain release store (the local queue's tail); a load here
+    /// could be ordered before that store (x86's store buffer does exactly this), see a stale
+    /// "somebody searches", and skip the wake while that searcher, having read the old tail,
+    /// goes to sleep. As an RMW it is ordered after the store, and it is ordered against the
+    /// sleeper's own RMW in `transition_to_parked`: either the sleeper's re-check sees the
+    /// task, or this sees the sleeper. (tokio lost wakeups to the load version, #1788.)
     fn should_notify(&self) -> bool {
-        let (unparked, searching) = self.counts();
+        let state = self.state.fetch_add(0, SeqCst);
+        let (unparked, searching) = (state >> SEARCHING_BITS, state & SEARCHING_MASK);
         searching == 0 && unparked < self.num_workers
     }
 
@@ -137,7 +147,7 @@ impl Idle {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(goro_loom)))]
 mod tests {
     use super::*;
 
@@ -168,5 +178,84 @@ mod tests {
         let idle = Idle::new(2);
         assert!(idle.transition_to_searching());
         assert!(!idle.transition_to_searching());
+    }
+}
+
+#[cfg(all(test, goro_loom))]
+mod loom_tests {
+    //! The lost-wakeup hazard: a producer publishes work and skips the wake because a worker
+    //! is searching, while that worker, having found nothing, goes to sleep. The worker's
+    //! re-check after `transition_to_parked` must catch the work, or the producer must wake
+    //! it. loom explores every interleaving; a lost wakeup shows as a deadlock (the worker
+    //! parks for ever).
+    use super::*;
+    use loom::sync::atomic::{AtomicBool, Ordering};
+    use loom::sync::{Arc, Condvar, Mutex as LoomMutex};
+    use loom::thread;
+
+    /// A worker's sleep: a flag under a mutex, a condition variable.
+    struct Park {
+        notified: LoomMutex<bool>,
+        cvar: Condvar,
+    }
+
+    impl Park {
+        fn unpark(&self) {
+            *self.notified.lock().unwrap() = true;
+            self.cvar.notify_one();
+        }
+
+        fn park(&self) {
+            let mut n = self.notified.lock().unwrap();
+            while !*n {
+                n = self.cvar.wait(n).unwrap();
+            }
+            *n = false;
+        }
+    }
+
+    /// One worker that searches, finds nothing and parks; a producer that pushes one task
+    /// and notifies. The worker must end up running the task.
+    #[test]
+    fn work_published_while_the_last_searcher_parks_is_not_lost() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new(1));
+            let queued = Arc::new(AtomicBool::new(false));
+            let park = Arc::new(Park {
+                notified: LoomMutex::new(false),
+                cvar: Condvar::new(),
+            });
+            let worker = {
+                let (idle, queued, park) = (idle.clone(), queued.clone(), park.clone());
+                thread::spawn(move || {
+                    // The worker starts out searching, as a woken worker does.
+                    assert!(idle.transition_to_searching());
+                    loop {
+                        if queued.load(Ordering::Acquire) {
+                            return; // ran the task
+                        }
+                        if idle.transition_to_parked(0, true) && queued.load(Ordering::Acquire) {
+                            // The last searcher's re-check found work: wake someone (us).
+                            if let Some(i) = idle.worker_to_notify() {
+                                assert_eq!(i, 0);
+                                park.unpark();
+                            }
+                        }
+                        park.park();
+                        if idle.is_parked(0) {
+                            assert!(idle.unpark_self(0));
+                        }
+                        let _ = idle.transition_to_searching();
+                    }
+                })
+            };
+            // Published like the local queue's tail: a release store, nothing stronger.
+            queued.store(true, Ordering::Release);
+            if let Some(i) = idle.worker_to_notify() {
+                assert_eq!(i, 0);
+                park.unpark();
+            }
+            worker.join().unwrap();
+        });
     }
 }

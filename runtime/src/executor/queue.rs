@@ -43,7 +43,7 @@ use crate::loom::{Arc, AtomicU32, AtomicU64, UnsafeCell};
 /// Slots per local queue. 256 runnables (2 KiB) bound the work one worker hoards; beyond that,
 /// half goes to the injector where every worker can see it. Tiny under loom, so that the
 /// model explores overflow and wrap-around.
-pub(crate) const CAPACITY: usize = if cfg!(goro_loom) { 4 } else { 256 };
+pub(crate) const CAPACITY: usize = if cfg!(all(test, goro_loom)) { 4 } else { 256 };
 
 const MASK: usize = CAPACITY - 1;
 
