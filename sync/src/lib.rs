@@ -30,3 +30,26 @@
 pub mod coop;
 // [channels] module declarations and re-exports of the channel work go here.
 // [primitives] module declarations and re-exports of the other primitives go here.
+//
+// Go's other coordination primitives: `WaitGroup`, `Mutex`, `RwLock`, `Semaphore`, `Once`,
+// `OnceCell`, `Barrier`, `Notify`. Each keeps its state and a FIFO queue of waiting futures
+// (`waiters`) under one internal std mutex; a waiter is *granted* what it waits for (the lock, a
+// permit, a notification) before it is woken, and a waiter dropped after its grant passes it on.
+// Each module's docs give its protocol. The main types are re-exported here; the futures
+// (`mutex::Lock`, `semaphore::Acquire`, ...) stay in their modules.
+pub mod barrier;
+pub mod mutex;
+pub mod notify;
+pub mod once;
+pub mod rwlock;
+pub mod semaphore;
+mod waiters;
+pub mod waitgroup;
+
+pub use barrier::{Barrier, BarrierWaitResult};
+pub use mutex::{Mutex, MutexGuard};
+pub use notify::Notify;
+pub use once::{Once, OnceCell};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use semaphore::{Semaphore, SemaphorePermit};
+pub use waitgroup::WaitGroup;
