@@ -27,7 +27,8 @@ pub mod net {
     pub use goro_net::*;
 }
 
-/// Go's coordination vocabulary: channels, WaitGroup, Mutex, Once, ...
+/// Go's coordination vocabulary: WaitGroup, Mutex, RwLock, Once, Context, ...
 pub mod sync {
+    pub use goro_runtime::context::{self, CancelFn, Context, ContextError};
     pub use goro_sync::*;
 }

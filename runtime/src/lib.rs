@@ -45,6 +45,7 @@
 //! # Modules
 //!
 //! - [`time`]: `sleep`, `timeout`, `interval`.
+//! - [`context`]: Go's `context`: cancellation and deadlines down a tree.
 //! - [`task`]: spawning with options, [`JoinHandle`], [`JoinError`].
 //! - [`reactor`]: [`reactor::Registered`], the building block of `goro::net`.
 //! - `executor`, `park`, `blocking`, `block_on`, `current`, `group`, `runtime`, `builder`:
@@ -55,6 +56,7 @@
 mod block_on;
 mod blocking;
 mod builder;
+pub mod context;
 mod current;
 mod executor;
 mod group;

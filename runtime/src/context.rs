@@ -1,0 +1,356 @@
+//! Go's `context`: cancellation and deadlines that flow from a parent to everything derived
+//! from it.
+//!
+//! ```
+//! use std::time::Duration;
+//! use goro_runtime::context::{Context, ContextError};
+//!
+//! goro_runtime::block_on(async {
+//!     let (ctx, cancel) = Context::background().with_cancel();
+//!     let (child, _cancel_child) = ctx.with_timeout(Duration::from_secs(60));
+//!     let worker = goro_runtime::spawn(async move {
+//!         child.done().await;
+//!         child.err()
+//!     });
+//!     cancel.cancel();
+//!     assert_eq!(worker.await.unwrap(), Some(ContextError::Canceled));
+//! });
+//! ```
+//!
+//! # The protocol
+//!
+//! A context is a node in a tree. Each node keeps, under one mutex, its error (once set, set
+//! for good), the wakers of the futures waiting in [`Context::done`], and weak links to its
+//! children. Cancelling a node sets its error, takes its waiters and children out under the
+//! lock, then, with the lock released, wakes the waiters and cancels each child with the same
+//! error. A child registers with its parent under the parent's lock, after checking the
+//! parent's error under that same lock, so a child is either cancelled at birth or reached by
+//! the parent's cancellation: never missed.
+//!
+//! Deadlines are lazy: no timer task runs per context. A child's deadline is clamped to its
+//! parent's, so each node only needs to watch its own: [`Context::err`] compares it with the
+//! clock, and a [`Done`] future sleeps until it alongside waiting for a cancellation. When
+//! either happens first, the node records the error and cancels its subtree.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context as TaskContext, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use slab::Slab;
+
+use crate::time::{sleep_until, Sleep};
+
+/// Why a context is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextError {
+    /// A [`CancelFn`] of this context or of an ancestor was called.
+    Canceled,
+    /// The deadline of this context (or of an ancestor) passed.
+    DeadlineExceeded,
+}
+
+impl fmt::Display for ContextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ContextError::Canceled => "context canceled",
+            ContextError::DeadlineExceeded => "context deadline exceeded",
+        })
+    }
+}
+
+impl std::error::Error for ContextError {}
+
+/// A cancellation signal and an optional deadline, shared by cloning (Go's `context.Context`).
+///
+/// [`Context::background`] is never cancelled; `with_cancel`, `with_timeout` and
+/// `with_deadline` derive children that are cancelled with their parent, or earlier.
+#[derive(Clone, Default)]
+pub struct Context {
+    /// `None` for the background context.
+    node: Option<Arc<Node>>,
+}
+
+/// Cancels the context it came with (and that context's descendants). Dropping it does not.
+///
+/// ```
+/// use goro_runtime::context::{Context, ContextError};
+///
+/// let (ctx, cancel) = Context::background().with_cancel();
+/// assert_eq!(ctx.err(), None);
+/// cancel.cancel();
+/// assert_eq!(ctx.err(), Some(ContextError::Canceled));
+/// ```
+#[derive(Clone)]
+pub struct CancelFn {
+    /// The node to cancel.
+    node: Arc<Node>,
+}
+
+struct Node {
+    /// When this context expires, already clamped to the parent's deadline.
+    deadline: Option<Instant>,
+    /// The parent and this node's key among its children, to unlink on drop.
+    parent: Option<(Arc<Node>, usize)>,
+    /// Error, waiters, children.
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Set once, when the context is done.
+    err: Option<ContextError>,
+    /// Wakers of pending `Done` futures.
+    waiters: Slab<Waker>,
+    /// Live children.
+    children: Slab<Weak<Node>>,
+}
+
+impl Node {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records `err` (unless already done) and cancels the subtree.
+    fn cancel(&self, err: ContextError) {
+        let mut state = self.lock();
+        if state.err.is_some() {
+            return;
+        }
+        state.err = Some(err);
+        let waiters: Vec<Waker> = state.waiters.drain().collect();
+        let children: Vec<Weak<Node>> = state.children.drain().collect();
+        drop(state);
+        for waker in waiters {
+            waker.wake();
+        }
+        for child in children {
+            if let Some(child) = child.upgrade() {
+                child.cancel(err);
+            }
+        }
+    }
+
+    /// The error, checking the deadline on the way.
+    fn err(&self) -> Option<ContextError> {
+        if let Some(err) = self.lock().err {
+            return Some(err);
+        }
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            self.cancel(ContextError::DeadlineExceeded);
+            return self.lock().err;
+        }
+        None
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some((parent, key)) = self.parent.take() {
+            let removed = parent.lock().children.try_remove(key);
+            drop(removed);
+        }
+    }
+}
+
+impl Context {
+    /// The root context: never cancelled, no deadline (Go's `context.Background()`).
+    pub fn background() -> Context {
+        Context { node: None }
+    }
+
+    /// A child that is cancelled when `cancel` is called or when this context is done.
+    pub fn with_cancel(&self) -> (Context, CancelFn) {
+        self.derive(None)
+    }
+
+    /// A child that expires after `timeout` (or earlier with its parent), or when cancelled.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goro_runtime::context::{Context, ContextError};
+    ///
+    /// goro_runtime::block_on(async {
+    ///     let (ctx, _cancel) = Context::background().with_timeout(Duration::from_millis(5));
+    ///     ctx.done().await;
+    ///     assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+    /// });
+    /// ```
+    pub fn with_timeout(&self, timeout: Duration) -> (Context, CancelFn) {
+        let deadline = Instant::now().checked_add(timeout);
+        self.derive(deadline.or_else(|| self.deadline()))
+    }
+
+    /// A child that expires at `deadline` (or earlier with its parent), or when cancelled.
+    pub fn with_deadline(&self, deadline: Instant) -> (Context, CancelFn) {
+        self.derive(Some(deadline))
+    }
+
+    fn derive(&self, deadline: Option<Instant>) -> (Context, CancelFn) {
+        let deadline = match (deadline, self.deadline()) {
+            (Some(mine), Some(parent)) => Some(mine.min(parent)),
+            (mine, parent) => mine.or(parent),
+        };
+        let mut inherited = None;
+        let node = match &self.node {
+            None => Arc::new(Node {
+                deadline,
+                parent: None,
+                state: Mutex::new(State::default()),
+            }),
+            Some(parent) => {
+                let mut pstate = parent.lock();
+                inherited = pstate.err;
+                let key = pstate.children.vacant_entry().key();
+                let node = Arc::new(Node {
+                    deadline,
+                    parent: Some((parent.clone(), key)),
+                    state: Mutex::new(State::default()),
+                });
+                if inherited.is_none() {
+                    pstate.children.insert(Arc::downgrade(&node));
+                }
+                node
+            }
+        };
+        if let Some(err) = inherited {
+            node.cancel(err); // the parent was already done: so is the child, at birth
+        }
+        let cancel = CancelFn { node: node.clone() };
+        (Context { node: Some(node) }, cancel)
+    }
+
+    /// Why the context is done, or `None` while it is not.
+    pub fn err(&self) -> Option<ContextError> {
+        self.node.as_ref().and_then(|n| n.err())
+    }
+
+    /// When the context expires, if it has a deadline.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.node.as_ref().and_then(|n| n.deadline)
+    }
+
+    /// Waits until the context is done (Go's `<-ctx.Done()`); usable as a `select!` arm.
+    ///
+    /// The background context is never done: its `done()` never completes.
+    pub fn done(&self) -> Done<'_> {
+        Done {
+            ctx: self,
+            key: None,
+            sleep: None,
+        }
+    }
+}
+
+impl CancelFn {
+    /// Cancels the context and its descendants (with [`ContextError::Canceled`]). Calling it
+    /// again, or after the deadline, changes nothing.
+    pub fn cancel(&self) {
+        self.node.cancel(ContextError::Canceled);
+    }
+}
+
+/// The future of [`Context::done`].
+///
+/// # Cancel safety
+///
+/// Cancel-safe: dropping it only stops waiting.
+pub struct Done<'a> {
+    /// The context waited on.
+    ctx: &'a Context,
+    /// This future's slot among the node's waiters.
+    key: Option<usize>,
+    /// Sleeps until the deadline, if there is one.
+    sleep: Option<Sleep>,
+}
+
+impl Future for Done<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        let Some(node) = self.ctx.node.clone() else {
+            return Poll::Pending; // background: never done
+        };
+        if let Some(deadline) = node.deadline {
+            let sleep = self.sleep.get_or_insert_with(|| sleep_until(deadline));
+            if Pin::new(sleep).poll(cx).is_ready() {
+                node.cancel(ContextError::DeadlineExceeded);
+            }
+        }
+        let mut state = node.lock();
+        if state.err.is_some() {
+            return Poll::Ready(());
+        }
+        match self.key {
+            Some(key) => match state.waiters.get_mut(key) {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                Some(w) => *w = cx.waker().clone(),
+                None => self.key = Some(state.waiters.insert(cx.waker().clone())),
+            },
+            None => self.key = Some(state.waiters.insert(cx.waker().clone())),
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        if let (Some(key), Some(node)) = (self.key, &self.ctx.node) {
+            let removed = node.lock().waiters.try_remove(key);
+            drop(removed);
+        }
+    }
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("err", &self.err())
+            .field("deadline", &self.deadline())
+            .finish()
+    }
+}
+
+impl fmt::Debug for CancelFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CancelFn").finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for Done<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Done").field("ctx", self.ctx).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_children_unlink_from_their_parent() {
+        let (parent, _cancel) = Context::background().with_cancel();
+        let node = parent.node.clone().unwrap();
+        let kept: Vec<_> = (0..3).map(|_| parent.with_cancel()).collect();
+        for _ in 0..10_000 {
+            drop(parent.with_timeout(Duration::from_secs(1)));
+        }
+        assert_eq!(node.lock().children.len(), 3);
+        drop(kept);
+        assert_eq!(node.lock().children.len(), 0);
+    }
+
+    #[test]
+    fn dropped_done_futures_leave_no_waker_behind() {
+        let (ctx, _cancel) = Context::background().with_cancel();
+        let waker = Waker::noop();
+        let mut cx = TaskContext::from_waker(waker);
+        for _ in 0..1000 {
+            let mut done = ctx.done();
+            assert!(Pin::new(&mut done).poll(&mut cx).is_pending());
+        }
+        assert_eq!(ctx.node.as_ref().unwrap().lock().waiters.len(), 0);
+    }
+}

@@ -1,0 +1,127 @@
+//! Go's context: cancellation reaches every descendant, deadlines fire and are clamped.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{runtime, watchdog};
+use goro_runtime::context::{Context, ContextError};
+
+#[test]
+fn background_is_never_done() {
+    let bg = Context::background();
+    assert_eq!(bg.err(), None);
+    assert_eq!(bg.deadline(), None);
+    watchdog(30, || {
+        let rt = runtime(1);
+        let r = rt.block_on(goro_runtime::time::timeout(
+            Duration::from_millis(20),
+            bg.done(),
+        ));
+        assert!(r.is_err(), "background's done() completed");
+    });
+}
+
+#[test]
+fn cancelling_a_parent_cancels_every_descendant() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        let (parent, cancel) = Context::background().with_cancel();
+        let (child, _c1) = parent.with_cancel();
+        let (grandchild, _c2) = child.with_timeout(Duration::from_secs(3600));
+        let waiters: Vec<_> = [child.clone(), grandchild.clone()]
+            .into_iter()
+            .map(|ctx| {
+                rt.spawn(async move {
+                    ctx.done().await;
+                    ctx.err()
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(20));
+        cancel.cancel();
+        for w in waiters {
+            assert_eq!(rt.block_on(w).unwrap(), Some(ContextError::Canceled));
+        }
+        assert_eq!(parent.err(), Some(ContextError::Canceled));
+    });
+}
+
+#[test]
+fn cancelling_a_child_leaves_the_parent_alone() {
+    let (parent, _cancel) = Context::background().with_cancel();
+    let (child, cancel_child) = parent.with_cancel();
+    cancel_child.cancel();
+    assert_eq!(child.err(), Some(ContextError::Canceled));
+    assert_eq!(parent.err(), None);
+}
+
+#[test]
+fn a_child_of_a_done_context_is_born_done() {
+    let (parent, cancel) = Context::background().with_cancel();
+    cancel.cancel();
+    let (child, _c) = parent.with_timeout(Duration::from_secs(60));
+    assert_eq!(child.err(), Some(ContextError::Canceled));
+}
+
+#[test]
+fn a_deadline_fires_for_waiters_and_for_err() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        let start = Instant::now();
+        let (ctx, _cancel) = Context::background().with_timeout(Duration::from_millis(30));
+        let waiter = {
+            let ctx = ctx.clone();
+            rt.spawn(async move {
+                ctx.done().await;
+                ctx.err()
+            })
+        };
+        assert_eq!(
+            rt.block_on(waiter).unwrap(),
+            Some(ContextError::DeadlineExceeded)
+        );
+        let elapsed = start.elapsed();
+        assert!(
+            elapsed >= Duration::from_millis(30),
+            "done early: {elapsed:?}"
+        );
+        assert!(elapsed < Duration::from_secs(5), "done late: {elapsed:?}");
+        // A context nobody waits on learns its deadline from the clock.
+        let (quiet, _c) = Context::background().with_timeout(Duration::from_millis(1));
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(quiet.err(), Some(ContextError::DeadlineExceeded));
+    });
+}
+
+#[test]
+fn a_parent_deadline_reaches_its_children() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        let (parent, _c) = Context::background().with_timeout(Duration::from_millis(20));
+        let (child, _cc) = parent.with_timeout(Duration::from_secs(3600));
+        assert_eq!(
+            child.deadline(),
+            parent.deadline(),
+            "not clamped to the parent"
+        );
+        rt.block_on(child.done());
+        assert_eq!(child.err(), Some(ContextError::DeadlineExceeded));
+    });
+}
+
+#[test]
+fn an_earlier_child_deadline_is_kept() {
+    let (parent, _c) = Context::background().with_timeout(Duration::from_secs(3600));
+    let (child, _cc) = parent.with_timeout(Duration::from_secs(1));
+    assert!(child.deadline().unwrap() < parent.deadline().unwrap());
+}
+
+#[test]
+fn errors_display_as_go_prints_them() {
+    assert_eq!(ContextError::Canceled.to_string(), "context canceled");
+    assert_eq!(
+        ContextError::DeadlineExceeded.to_string(),
+        "context deadline exceeded"
+    );
+}
