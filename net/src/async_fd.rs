@@ -162,11 +162,11 @@ impl<T: AsFd> Async<T> {
     /// ```
     /// use std::io::Write;
     /// # goro_runtime::block_on(async {
-    /// let (a, mut b) = std::os::unix::net::UnixStream::pair()?;
+    /// let (a, mut b) = std::os::unix::net::UnixDatagram::pair()?;
     /// let a = goro_net::Async::new(a)?;
-    /// b.write_all(b"abc")?;
+    /// b.send(b"abc")?;
     /// let mut buf = [0; 8];
-    /// let n = a.read_with(|s| s.peek(&mut buf)).await?; // any read-side call
+    /// let n = a.read_with(|s| s.recv(&mut buf)).await?; // any read-side call
     /// assert_eq!(&buf[..n], b"abc");
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
