@@ -163,7 +163,11 @@ fn a_python_unix_client_talks_to_a_goro_unix_server() {
             .args(["-c", PY_UNIX_CLIENT, path.to_str().unwrap()])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok");
         rt.block_on(server).unwrap();
     });
