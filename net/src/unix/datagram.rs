@@ -30,6 +30,21 @@ pub struct UnixDatagram {
 impl UnixDatagram {
     /// Creates a socket bound to a new socket file at `path`.
     ///
+    ///
+    /// ```
+    /// # goro_runtime::block_on(async {
+    /// # let dir = std::env::temp_dir().join(format!("goro-doc-{}-{}", std::process::id(), line!()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let server = goro_net::UnixDatagram::bind(dir.join("server"))?;
+    /// let client = goro_net::UnixDatagram::unbound()?;
+    /// client.send_to(b"hello", dir.join("server")).await?;
+    /// let mut buf = [0; 16];
+    /// let (n, _from) = server.recv_from(&mut buf).await?;
+    /// assert_eq!(&buf[..n], b"hello");
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    ///
     /// # Errors
     ///
     /// `AddrInUse` if `path` exists; what `bind(2)` reports.
@@ -71,6 +86,21 @@ impl UnixDatagram {
 
     /// Sets the default destination of [`UnixDatagram::send`] and the only source
     /// [`UnixDatagram::recv`] accepts. Not async: it does not wait.
+    ///
+    ///
+    /// ```
+    /// # goro_runtime::block_on(async {
+    /// # let dir = std::env::temp_dir().join(format!("goro-doc-{}-{}", std::process::id(), line!()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let server = goro_net::UnixDatagram::bind(dir.join("server"))?;
+    /// let client = goro_net::UnixDatagram::unbound()?;
+    /// client.connect(dir.join("server"))?;
+    /// client.send(b"hi").await?;
+    /// let mut buf = [0; 4];
+    /// assert_eq!(server.recv(&mut buf).await?, 2);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
     ///
     /// # Errors
     ///

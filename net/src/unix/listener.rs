@@ -41,6 +41,17 @@ impl UnixListener {
     /// Creates a socket file at `path` and listens on it. Not async: binding a Unix socket
     /// does not wait. The file stays after the listener is dropped, as in std.
     ///
+    ///
+    /// ```
+    /// # goro_runtime::block_on(async {
+    /// # let dir = std::env::temp_dir().join(format!("goro-doc-{}-{}", std::process::id(), line!()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let listener = goro_net::UnixListener::bind(dir.join("server.sock"))?;
+    /// assert!(listener.local_addr()?.as_pathname().is_some());
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    ///
     /// # Errors
     ///
     /// `AddrInUse` if `path` exists; what `bind(2)` reports.
@@ -61,6 +72,18 @@ impl UnixListener {
     }
 
     /// Waits for a connection and accepts it. Several tasks may accept at once.
+    ///
+    ///
+    /// ```
+    /// # goro_runtime::block_on(async {
+    /// # let dir = std::env::temp_dir().join(format!("goro-doc-{}-{}", std::process::id(), line!()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let listener = goro_net::UnixListener::bind(dir.join("s"))?;
+    /// let _client = goro_net::UnixStream::connect(dir.join("s")).await?;
+    /// let (conn, _addr) = listener.accept().await?;
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
     ///
     /// # Errors
     ///

@@ -43,6 +43,18 @@ impl UnixStream {
     /// the listener's backlog is full (Linux then refuses a non-blocking connect with EAGAIN)
     /// the connect is retried as a blocking call on the blocking pool, which waits for room.
     ///
+    ///
+    /// ```
+    /// # goro_runtime::block_on(async {
+    /// # let dir = std::env::temp_dir().join(format!("goro-doc-{}-{}", std::process::id(), line!()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let _listener = goro_net::UnixListener::bind(dir.join("s"))?;
+    /// let stream = goro_net::UnixStream::connect(dir.join("s")).await?;
+    /// assert_eq!(stream.peer_addr()?.as_pathname(), Some(dir.join("s").as_path()));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    ///
     /// # Errors
     ///
     /// `NotFound` if nothing is at `path`; `ConnectionRefused` if nothing listens there.
@@ -66,6 +78,14 @@ impl UnixStream {
     }
 
     /// A connected pair of sockets.
+    ///
+    ///
+    /// ```
+    /// # goro_runtime::block_on(async {
+    /// let (a, b) = goro_net::UnixStream::pair()?;
+    /// assert!(a.peer_addr()?.is_unnamed());
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
     ///
     /// # Errors
     ///
