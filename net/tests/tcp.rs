@@ -411,3 +411,25 @@ fn a_std_peer_in_a_plain_thread_talks_to_goro() {
         server.join().unwrap();
     });
 }
+
+#[test]
+fn ipv6_loopback_connections_work() {
+    run(2, 30, async {
+        let listener = match TcpListener::bind("[::1]:0").await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("no IPv6 loopback here ({e}): skipping");
+                return;
+            }
+        };
+        let addr = listener.local_addr().unwrap();
+        assert!(addr.is_ipv6());
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let (mut server, peer) = listener.accept().await.unwrap();
+        assert_eq!(peer, client.local_addr().unwrap());
+        client.write_all(b"v6").await.unwrap();
+        let mut buf = [0; 2];
+        server.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"v6");
+    });
+}
