@@ -10,9 +10,9 @@
 //! let addr = listener.local_addr()?;
 //!
 //! // An echo server: one task per connection, as Go's one goroutine per connection.
+//! // (A real server backs off when `accept` fails: see `TcpListener`.)
 //! goro_runtime::spawn(async move {
-//!     loop {
-//!         let Ok((mut conn, _)) = listener.accept().await else { continue };
+//!     while let Ok((mut conn, _)) = listener.accept().await {
 //!         goro_runtime::spawn(async move {
 //!             let mut buf = [0; 1024];
 //!             while let Ok(n @ 1..) = conn.read(&mut buf).await {
