@@ -42,7 +42,7 @@ use polling::{Events, Poller};
 use slab::Slab;
 
 pub(crate) use source::Source;
-pub use source::{Interest, Registered};
+pub use source::{Interest, Io, Ready, Registered};
 use timer::{TimerKey, Timers};
 
 /// Bits of an event key that hold the slab slot; the rest hold the slot's generation.
