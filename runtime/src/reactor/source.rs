@@ -3,18 +3,23 @@
 //!
 //! # The protocol
 //!
-//! Interest is one-shot (`polling`'s default): after an event the OS reports nothing more
-//! for the descriptor until it is re-armed. Each direction keeps a `ready` flag, a `tick` that
-//! counts the events seen, and the waker of the task waiting for it.
+//! Where the OS allows (epoll, kqueue) a descriptor is registered once, edge-triggered, for
+//! both directions: the OS reports each change to "readable" or "writable", and nothing is
+//! re-armed, so waiting costs no syscall. Each direction keeps a `ready` flag, a `tick` that
+//! counts the events seen, and the wakers of the tasks waiting for it.
 //!
 //! 1. An operation reads the tick, then tries the I/O. If it gets `WouldBlock`, it clears
 //!    `ready` *only if the tick is unchanged*: an event that arrived during the attempt is
 //!    kept, so it cannot be lost between "the socket was empty" and "wake me when it is not".
-//! 2. Still not ready: it stores its waker and arms the poller for the directions that have a
-//!    waiter (a `modify` syscall, only when that interest is not armed already).
-//! 3. The driver gets the event: sets `ready`, bumps the tick, takes the waker and wakes it.
-//!    Because one event disarms the whole descriptor, a waiter in the *other* direction is
-//!    woken too, so that it re-arms its own interest instead of sleeping forever.
+//!    (With edge triggering this is essential: that event will not be reported again.)
+//! 2. Still not ready: it stores its waker.
+//! 3. The driver gets the event: sets `ready`, bumps the tick, takes the wakers of that
+//!    direction and wakes them.
+//!
+//! Where edge triggering is missing, registration is one-shot instead: step 2 also arms the
+//! poller for the directions that have a waiter (a `modify` syscall, only when that interest
+//! is not armed already), and since one event disarms the whole descriptor, step 3 wakes the
+//! waiters of the *other* direction too, so that they re-arm their own interest.
 //!
 //! Sources are keyed in the reactor by slab slot plus a generation, so an event still in
 //! flight for a closed descriptor can never be delivered to a new source that reused the
@@ -41,6 +46,7 @@ use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 
+use super::sys::Mode;
 use super::Reactor;
 
 /// Which way an operation waits.
@@ -72,7 +78,7 @@ struct Direction {
     /// The future-style waiters, one entry per live `Ready`/`Io` future that has waited;
     /// an entry is `None` once its waker was taken by an event, until the future polls again.
     waiters: Slab<Option<Waker>>,
-    /// Whether the poller is armed for this direction right now.
+    /// Whether the poller is armed for this direction right now (one-shot mode only).
     armed: bool,
 }
 
@@ -122,15 +128,24 @@ impl Source {
     }
 
     /// Records an event (from the driver) and collects the wakers to call.
-    pub(crate) fn dispatch(&self, readable: bool, writable: bool, wakers: &mut Vec<Waker>) {
+    pub(crate) fn dispatch(
+        &self,
+        mode: Mode,
+        readable: bool,
+        writable: bool,
+        wakers: &mut Vec<Waker>,
+    ) {
         let mut dirs = self.lock();
         for (dir, fired) in dirs.iter_mut().zip([readable, writable]) {
-            dir.armed = false; // one-shot: the event disarmed every direction
             if fired {
                 dir.ready = true;
                 dir.tick = dir.tick.wrapping_add(1);
+                dir.take_wakers(wakers);
+            } else if mode == Mode::Oneshot {
+                // The event disarmed this direction too: its waiters must re-arm it.
+                dir.armed = false;
+                dir.take_wakers(wakers);
             }
-            dir.take_wakers(wakers);
         }
     }
 
@@ -187,7 +202,7 @@ impl Source {
             Some(w) if w.will_wake(cx.waker()) => {}
             _ => *stored = Some(cx.waker().clone()),
         }
-        if !dirs[i].armed {
+        if reactor.mode == Mode::Oneshot && !dirs[i].armed {
             let read = dirs[0].has_waiter();
             let write = dirs[1].has_waiter();
             if let Err(e) = reactor.arm(io, self.key, read, write) {
