@@ -41,6 +41,10 @@ use std::future::Future;
 use std::io;
 use std::os::fd::AsFd;
 use std::pin::Pin;
+use std::sync::atomic::{
+    AtomicU64,
+    Ordering::{AcqRel, Acquire},
+};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -69,10 +73,6 @@ impl Interest {
 
 #[derive(Debug, Default)]
 struct Direction {
-    /// Set by an event, cleared by an operation that got `WouldBlock`.
-    ready: bool,
-    /// The number of events seen in this direction.
-    tick: u64,
     /// The poll-style waiter of this direction (the last task to call `poll_ready`).
     waker: Option<Waker>,
     /// The future-style waiters, one entry per live `Ready`/`Io` future that has waited;
@@ -111,16 +111,28 @@ enum Slot<'a> {
 pub(crate) struct Source {
     /// The key events for this source carry: slab slot plus generation.
     pub(crate) key: usize,
-    /// Readiness and wakers, read then write.
+    /// Per direction (read, write): the number of events seen, shifted left once, with the
+    /// low bit set while the direction is ready. Atomic, so that an operation that finds its
+    /// socket ready, or that only clears readiness, takes no lock.
+    readiness: [AtomicU64; 2],
+    /// Wakers, read then write.
     dirs: Mutex<[Direction; 2]>,
 }
+
+/// The ready bit of a `readiness` word.
+const READY: u64 = 1;
 
 impl Source {
     pub(crate) fn new(key: usize) -> Source {
         Source {
             key,
+            readiness: [AtomicU64::new(0), AtomicU64::new(0)],
             dirs: Mutex::new(Default::default()),
         }
+    }
+
+    fn is_ready(&self, i: usize) -> bool {
+        self.readiness[i].load(Acquire) & READY != 0
     }
 
     fn lock(&self) -> MutexGuard<'_, [Direction; 2]> {
@@ -135,11 +147,16 @@ impl Source {
         writable: bool,
         wakers: &mut Vec<Waker>,
     ) {
+        // Readiness first, wakers second: a waiter that registers after we took the wakers
+        // re-checks readiness under the lock and sees it (see `poll_ready`).
+        for (word, fired) in self.readiness.iter().zip([readable, writable]) {
+            if fired {
+                let _ = word.fetch_update(AcqRel, Acquire, |w| Some((w | READY).wrapping_add(2)));
+            }
+        }
         let mut dirs = self.lock();
         for (dir, fired) in dirs.iter_mut().zip([readable, writable]) {
             if fired {
-                dir.ready = true;
-                dir.tick = dir.tick.wrapping_add(1);
                 dir.take_wakers(wakers);
             } else if mode == Mode::Oneshot {
                 // The event disarmed this direction too: its waiters must re-arm it.
@@ -158,16 +175,15 @@ impl Source {
         drop(dropped); // outside the lock: a waker's drop may run arbitrary code
     }
 
+    /// The direction's readiness word before an operation (its event count and ready bit).
     fn tick(&self, interest: Interest) -> u64 {
-        self.lock()[interest.index()].tick
+        self.readiness[interest.index()].load(Acquire)
     }
 
+    /// Clears readiness after `WouldBlock`, unless an event arrived since `tick` was read.
     fn clear_ready(&self, interest: Interest, tick: u64) {
-        let mut dirs = self.lock();
-        let dir = &mut dirs[interest.index()];
-        if dir.tick == tick {
-            dir.ready = false;
-        }
+        let word = &self.readiness[interest.index()];
+        let _ = word.compare_exchange(tick | READY, tick & !READY, AcqRel, Acquire);
     }
 
     /// Ready if an event arrived since readiness was last cleared; otherwise stores the waker
@@ -180,9 +196,12 @@ impl Source {
         cx: &mut Context<'_>,
         slot: Slot<'_>,
     ) -> Poll<io::Result<()>> {
-        let mut dirs = self.lock();
         let i = interest.index();
-        if dirs[i].ready {
+        if self.is_ready(i) && matches!(slot, Slot::Poll | Slot::Waiter(None)) {
+            return Poll::Ready(Ok(())); // nothing registered: no lock needed
+        }
+        let mut dirs = self.lock();
+        if self.is_ready(i) {
             if let Slot::Waiter(key) = slot {
                 if let Some(k) = key.take() {
                     dirs[i].waiters.remove(k);
