@@ -122,6 +122,11 @@ impl<T> WaiterList<T> {
                 index
             }
             None => {
+                if self.nodes.capacity() == 0 {
+                    // Most channels never have more than one waiter per side (a task parked
+                    // on its own channel): room for one, not the four `push` would allocate.
+                    self.nodes.reserve_exact(1);
+                }
                 self.nodes.push(Some(node));
                 self.nodes.len() - 1
             }
