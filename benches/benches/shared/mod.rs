@@ -2,6 +2,8 @@
 //! binary is built with its own global allocator and runs the same workloads.
 
 mod contenders;
+mod locks;
+mod sync_workloads;
 mod workloads;
 
 use std::io::Write;
@@ -11,7 +13,8 @@ use std::thread;
 use goro_benches::child::{result_line, WATCHDOG};
 use goro_benches::{machine, Allocator, Contender, Mode, Workload};
 
-use contenders::{AsyncRuntime, Goro, Smol, Tokio};
+use contenders::{Goro, Smol, Tokio};
+use locks::Locks;
 
 /// Measures `workload` on `runtime` once and prints the result line; the process runs on
 /// `allocator` (the caller's global allocator). Any panic, in a task or not, aborts the
@@ -19,7 +22,7 @@ use contenders::{AsyncRuntime, Goro, Smol, Tokio};
 pub fn child_main(allocator: Allocator, workload: Workload, runtime: Contender) {
     start_watchdog(workload, runtime);
     abort_on_panic();
-    let workers = machine::cores();
+    let workers = workload.workers(machine::cores());
     let size = workload.size(Mode::from_env());
     let value = match runtime {
         Contender::Goro => measure::<Goro>(workload, size, workers),
@@ -36,11 +39,7 @@ pub fn child_main(allocator: Allocator, workload: Workload, runtime: Contender) 
 }
 
 /// Starts the runtime, measures, then shuts the runtime down (a hang there fails too).
-fn measure<R: AsyncRuntime>(
-    workload: Workload,
-    size: goro_benches::plan::Size,
-    workers: usize,
-) -> f64 {
+fn measure<R: Locks>(workload: Workload, size: goro_benches::plan::Size, workers: usize) -> f64 {
     let rt = R::start(workers);
     let value = workloads::run(&rt, workload, size, workers);
     // On stderr, so a failure report shows it if the shutdown below hangs or crashes.

@@ -1,4 +1,5 @@
-//! The eight workloads, each written once against [`AsyncRuntime`].
+//! The runtime workloads, each written once against [`AsyncRuntime`], and the dispatch to
+//! every workload (those of the coordination primitives are in `sync_workloads.rs`).
 //!
 //! Every workload checks its own result and panics when it is wrong (the child's panic hook
 //! turns that into an abort), because a benchmark that silently measured nothing is worse
@@ -17,6 +18,8 @@ use goro_benches::plan::{Size, BLOCKING_IN_FLIGHT, SLEEP};
 use goro_benches::{ns_per, Latch, Workload};
 
 use super::contenders::AsyncRuntime;
+use super::locks::Locks;
+use super::sync_workloads;
 
 /// How often `idle_memory` checks whether every task has started.
 const START_POLL: Duration = Duration::from_millis(1);
@@ -28,7 +31,7 @@ const PROBE: &[u8; 32] = b"goro blocking_pool probe file..\n";
 const WARM_UP_TASKS_PER_WORKER: usize = 4;
 
 /// Runs `workload` of `size` on `rt` and returns the number the report shows.
-pub fn run<R: AsyncRuntime>(rt: &R, workload: Workload, size: Size, workers: usize) -> f64 {
+pub fn run<R: Locks>(rt: &R, workload: Workload, size: Size, workers: usize) -> f64 {
     warm_up(rt, workers);
     match workload {
         Workload::SpawnMany => spawn_many(rt, size.count),
@@ -39,6 +42,10 @@ pub fn run<R: AsyncRuntime>(rt: &R, workload: Workload, size: Size, workers: usi
         Workload::IdleMemory => idle_memory(rt, size.count),
         Workload::BlockingPool => blocking_pool(rt, size.count),
         Workload::CpuParallel => cpu_parallel(rt, size.count, size.repeat),
+        Workload::MutexContention => sync_workloads::mutex_contention(rt, size.count, size.repeat),
+        Workload::WaitGroup => sync_workloads::waitgroup(rt, size.count),
+        // The channel workloads, not in `Workload::ALL` until goro has channels.
+        _ => unreachable!("{workload} is not a selectable workload yet"),
     }
 }
 
