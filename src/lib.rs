@@ -17,6 +17,7 @@
 //! Go → goro table.
 
 pub use goro_macros::{main, test};
+pub use goro_sync::select;
 pub use goro_runtime::{
     block_on, coop, num_tasks, reactor, spawn, spawn_blocking, task, time, yield_now, Builder,
     JoinError, JoinHandle, Runtime, TaskGroup, MAXPROCS_ENV,
@@ -27,7 +28,7 @@ pub mod net {
     pub use goro_net::*;
 }
 
-/// Go's coordination vocabulary: WaitGroup, Mutex, RwLock, Once, Context, ...
+/// Go's coordination vocabulary: channels, WaitGroup, Mutex, RwLock, Once, Context, ...
 pub mod sync {
     pub use goro_runtime::context::{self, CancelFn, Context, ContextError};
     pub use goro_sync::*;

@@ -1,0 +1,374 @@
+//! The futures of `send` and `recv`, and the per-operation state they share with the stream.
+//!
+//! An [`Op`] is one pending channel operation: how it commits (its [`Binding`]) and the key of
+//! its waiter, if it has queued one. Each poll:
+//!
+//! 1. derives the binding from the select arm being polled, if any (an arm whose select chose
+//!    another arm does nothing), and for a plain operation takes a unit of the task's budget;
+//! 2. under the channel lock, collects a hand-over: if a counterpart claimed our waiter, the
+//!    operation is done;
+//! 3. if the binding changed since the last poll (the receiver's stream used in turns inside
+//!    and outside selects, an arm future that goes on after its select committed it),
+//!    withdraws the old waiter, to start again under the new rules;
+//! 4. tries to complete now ([`State::send_now`], [`State::recv_now`]); a select arm that
+//!    completes commits its token to its arm;
+//! 5. otherwise queues (or keeps) its waiter with the current waker and returns `Pending`.
+//!
+//! Dropping the future withdraws its waiter; a recv waiter that had been handed a value puts
+//! the value back ([`State::put_back`]).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use super::errors::{SendError, TryRecvError, TrySendError};
+use super::state::{State, Wakeups};
+use super::waiters::{Key, Owner, Waiter, WaiterList};
+use super::{Chan, Receiver, Sender};
+use crate::coop;
+use crate::select::{self, Token};
+
+/// How a channel operation commits; derived afresh at every poll.
+#[derive(Clone)]
+pub(crate) enum Binding {
+    /// On its own: it completes under the channel lock, and while it waits its waiter may be
+    /// taken by any counterpart.
+    Plain,
+    /// As arm `arm` of a select that is mid-pass: it may complete only by committing `token`
+    /// to `arm`, and its waiter may be taken only by a counterpart that wins that token.
+    Arm(Arc<Token>, usize),
+}
+
+impl Binding {
+    /// The binding for a poll happening now. `None` means the future belongs to an arm of a
+    /// select that committed to another arm: it must do nothing (the select drops it soon).
+    fn current() -> Option<Binding> {
+        let Some((token, arm)) = select::current_arm() else {
+            return Some(Binding::Plain);
+        };
+        match token.claimed_arm() {
+            // The select is mid-pass: take part in its commit.
+            None => Some(Binding::Arm(token, arm)),
+            // Our arm already committed (by an earlier operation of the same arm future):
+            // whatever the arm does next is ordinary code.
+            Some(chosen) if chosen == arm => Some(Binding::Plain),
+            Some(_) => None,
+        }
+    }
+
+    fn same(&self, other: &Binding) -> bool {
+        match (self, other) {
+            (Binding::Plain, Binding::Plain) => true,
+            (Binding::Arm(a, i), Binding::Arm(b, j)) => Arc::ptr_eq(a, b) && i == j,
+            _ => false,
+        }
+    }
+
+    fn owner(&self) -> Owner {
+        match self {
+            Binding::Plain => Owner::Plain,
+            Binding::Arm(token, arm) => Owner::Arm {
+                token: token.clone(),
+                arm: *arm,
+            },
+        }
+    }
+
+    /// The operation completed (delivered, received, or found the channel closed): a select
+    /// arm records that its select chose it.
+    fn commit(&self) {
+        if let Binding::Arm(token, arm) = self {
+            let won = token.commit(*arm);
+            debug_assert!(won, "a select arm completed after its select chose another");
+        }
+    }
+}
+
+/// One channel operation in progress: the state behind [`Send`], [`Recv`] and the stream.
+pub(crate) struct Op {
+    /// How the operation commits, as of its last poll.
+    binding: Binding,
+    /// The operation's entry in the channel's waiter list, while it has one.
+    key: Option<Key>,
+}
+
+impl Op {
+    pub(crate) const fn new() -> Self {
+        Op {
+            binding: Binding::Plain,
+            key: None,
+        }
+    }
+
+    /// Polls a send of `value` (taken from the caller, or from our waiter if queued).
+    fn poll_send<T>(
+        &mut self,
+        chan: &Chan<T>,
+        value: &mut Option<T>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), SendError<T>>> {
+        assert!(
+            value.is_some() || self.key.is_some(),
+            "`Send` polled after it completed"
+        );
+        let Some(binding) = self.prepare(cx) else {
+            return Poll::Pending;
+        };
+        chan.with(|state, wakeups| self.poll_send_locked(state, binding, value, cx, wakeups))
+    }
+
+    fn poll_send_locked<T>(
+        &mut self,
+        state: &mut State<T>,
+        binding: Binding,
+        value: &mut Option<T>,
+        cx: &mut Context<'_>,
+        wakeups: &mut Wakeups,
+    ) -> Poll<Result<(), SendError<T>>> {
+        if let Some(key) = self.key {
+            let waiter = state.send_waiters.get_mut(key);
+            if waiter.handed {
+                state.send_waiters.remove(key);
+                self.key = None;
+                return Poll::Ready(Ok(()));
+            }
+            *value = waiter.value.take();
+            if !self.binding.same(&binding) {
+                state.send_waiters.remove(key);
+                self.key = None;
+            }
+        }
+        self.binding = binding;
+        // The value is ours, or was in our (not handed) waiter: checked before locking.
+        let Some(v) = value.take() else {
+            unreachable!("a send without its value");
+        };
+        let result = match state.send_now(v, wakeups) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Closed(v)) => Err(SendError(v)),
+            Err(TrySendError::Full(v)) => {
+                self.wait(&mut state.send_waiters, Some(v), cx);
+                return Poll::Pending;
+            }
+        };
+        self.binding.commit();
+        if let Some(key) = self.key.take() {
+            state.send_waiters.remove(key);
+        }
+        Poll::Ready(result)
+    }
+
+    /// Polls a receive.
+    pub(crate) fn poll_recv<T>(&mut self, chan: &Chan<T>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let Some(binding) = self.prepare(cx) else {
+            return Poll::Pending;
+        };
+        chan.with(|state, wakeups| self.poll_recv_locked(state, binding, cx, wakeups))
+    }
+
+    fn poll_recv_locked<T>(
+        &mut self,
+        state: &mut State<T>,
+        binding: Binding,
+        cx: &mut Context<'_>,
+        wakeups: &mut Wakeups,
+    ) -> Poll<Option<T>> {
+        if let Some(key) = self.key {
+            if state.recv_waiters.get(key).handed {
+                let waiter = state.recv_waiters.remove(key);
+                self.key = None;
+                return Poll::Ready(waiter.value);
+            }
+            if !self.binding.same(&binding) {
+                state.recv_waiters.remove(key);
+                self.key = None;
+            }
+        }
+        self.binding = binding;
+        let value = match state.recv_now(wakeups) {
+            Ok(value) => Some(value),
+            Err(TryRecvError::Closed) => None,
+            Err(TryRecvError::Empty) => {
+                self.wait(&mut state.recv_waiters, None, cx);
+                return Poll::Pending;
+            }
+        };
+        self.binding.commit();
+        if let Some(key) = self.key.take() {
+            state.recv_waiters.remove(key);
+        }
+        Poll::Ready(value)
+    }
+
+    /// Works out the binding for this poll and, for a plain operation, takes a unit of the
+    /// task's budget (a select pays once for all its arms). `None`: return `Pending`.
+    fn prepare(&self, cx: &mut Context<'_>) -> Option<Binding> {
+        let binding = Binding::current()?;
+        if matches!(binding, Binding::Plain) && coop::poll_proceed(cx).is_pending() {
+            return None;
+        }
+        Some(binding)
+    }
+
+    /// Queues this operation (or refreshes its queued waiter) to be woken by `cx`.
+    fn wait<T>(&mut self, list: &mut WaiterList<T>, value: Option<T>, cx: &mut Context<'_>) {
+        match self.key {
+            Some(key) if list.is_linked(key) => {
+                let waiter = list.get_mut(key);
+                waiter.set_waker(cx.waker());
+                waiter.value = value;
+            }
+            _ => {
+                // An unlinked entry (only close unlinks one that is not done, and nobody waits
+                // after close) could never be found again: queue afresh rather than trust it.
+                if let Some(key) = self.key.take() {
+                    list.remove(key);
+                }
+                let waiter = Waiter::new(self.binding.owner(), cx.waker(), value);
+                self.key = Some(list.push_back(waiter));
+            }
+        }
+    }
+
+    /// Withdraws a send that has not completed; returns its value if it was never taken
+    /// (the caller drops it, unlocked).
+    fn cancel_send<T>(&mut self, chan: &Chan<T>) -> Option<T> {
+        let key = self.key.take()?;
+        let waiter = chan.lock().send_waiters.remove(key);
+        waiter.value
+    }
+
+    /// Withdraws a receive; a value it had already been handed goes back to the channel.
+    pub(crate) fn cancel_recv<T>(&mut self, chan: &Chan<T>) {
+        let Some(key) = self.key.take() else { return };
+        chan.with(|state, wakeups| {
+            if let Some(value) = state.recv_waiters.remove(key).value {
+                state.put_back(value, wakeups);
+            }
+        });
+    }
+}
+
+/// The future of [`Sender::send`]: resolves once the value is delivered (taken by a receiver
+/// or queued in the buffer), or gives it back if the channel is closed.
+///
+/// ```
+/// use goro_sync::chan;
+///
+/// let (tx, rx) = chan::bounded(1);
+/// let send: chan::Send<'_, u32> = tx.send(1);
+/// futures_lite::future::block_on(send).unwrap();
+/// assert_eq!(rx.try_recv(), Ok(1));
+/// ```
+///
+/// # Cancel safety
+///
+/// Dropping the future before it completes withdraws the send: the value was not delivered
+/// and is dropped with the future. Once the future has completed, the value was delivered.
+/// (As a `select!` arm that was not chosen, the send never happens.)
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Send<'a, T> {
+    /// The sender the value goes through.
+    sender: &'a Sender<T>,
+    /// The value, until it is queued in our waiter or delivered.
+    value: Option<T>,
+    /// The operation's progress.
+    op: Op,
+}
+
+impl<'a, T> Send<'a, T> {
+    pub(super) fn new(sender: &'a Sender<T>, value: T) -> Self {
+        Send {
+            sender,
+            value: Some(value),
+            op: Op::new(),
+        }
+    }
+}
+
+// The value is never pinned: it only moves between the future and the channel.
+impl<T> Unpin for Send<'_, T> {}
+
+impl<T> Future for Send<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.op.poll_send(&this.sender.chan, &mut this.value, cx)
+    }
+}
+
+impl<T> Drop for Send<'_, T> {
+    fn drop(&mut self) {
+        drop(self.op.cancel_send(&self.sender.chan));
+    }
+}
+
+impl<T> fmt::Debug for Send<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Send")
+            .field("waiting", &self.op.key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Receiver::recv`]: resolves to the next value, or `None` once the channel is
+/// closed and drained.
+///
+/// ```
+/// use goro_sync::chan;
+///
+/// let (tx, rx) = chan::bounded(1);
+/// tx.try_send("hi").unwrap();
+/// let recv: chan::Recv<'_, &str> = rx.recv();
+/// assert_eq!(futures_lite::future::block_on(recv), Some("hi"));
+/// ```
+///
+/// # Cancel safety
+///
+/// Dropping the future loses no value: if a sender had already handed it one, the value goes
+/// back to the front of the channel, where the next receiver gets it.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Recv<'a, T> {
+    /// The receiver the value comes through.
+    receiver: &'a Receiver<T>,
+    /// The operation's progress.
+    op: Op,
+}
+
+impl<'a, T> Recv<'a, T> {
+    pub(super) fn new(receiver: &'a Receiver<T>) -> Self {
+        Recv {
+            receiver,
+            op: Op::new(),
+        }
+    }
+}
+
+// Values are never pinned: they only move between the channel and the caller.
+impl<T> Unpin for Recv<'_, T> {}
+
+impl<T> Future for Recv<'_, T> {
+    type Output = Option<T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        this.op.poll_recv(&this.receiver.chan, cx)
+    }
+}
+
+impl<T> Drop for Recv<'_, T> {
+    fn drop(&mut self) {
+        self.op.cancel_recv(&self.receiver.chan);
+    }
+}
+
+impl<T> fmt::Debug for Recv<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recv")
+            .field("waiting", &self.op.key.is_some())
+            .finish_non_exhaustive()
+    }
+}

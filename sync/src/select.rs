@@ -1,0 +1,652 @@
+//! `select!`: wait on several futures at once, and commit exactly one channel operation.
+//!
+//! The macro turns its arms into pinned futures and hands a closure that polls arm `i` to
+//! [`Select`], a future that only decides *which* arm completes and yields that arm's output.
+//! The arm bodies run afterwards, in the caller's own scope (a `match` on a generated enum), so
+//! they may use `?`, `return`, `break` and `continue` like any other code.
+//!
+//! # The commit token
+//!
+//! All channel arms of one select share one [`Token`], an atomic word:
+//!
+//! - `IDLE`: the select is waiting; a counterpart may claim it.
+//! - `POLLING`: the select's task is in the middle of a pass over its arms. Nobody but the
+//!   polling thread may change it, except to set the `DIRTY` bit: "someone wanted you while
+//!   you were busy, look again".
+//! - `CLAIMED(arm)`: final. Arm `arm` committed: its operation took effect, and no other arm's
+//!   ever will.
+//!
+//! Counterparts (a sender finding a select's waiting receiver, say) move it `IDLE →
+//! CLAIMED(arm)` under that channel's lock, hand over, and wake the select. The select itself
+//! moves it `IDLE → POLLING` when a pass begins, and from `POLLING` to `CLAIMED(arm)` (an arm
+//! completed during the pass), back to `IDLE` (nothing was ready) or, if `DIRTY` was set,
+//! clears the bit and runs the pass again. See the channel docs
+//! ([`chan`](crate::chan#the-commit-protocol)) for why this neither loses nor duplicates a value.
+//!
+//! # A poll
+//!
+//! 1. Take one unit of the task's cooperative budget (for the whole select).
+//! 2. `IDLE → POLLING`; if the token is already `CLAIMED(k)`, a counterpart handed arm `k` its
+//!    value while we slept: poll arm `k` alone, and it completes with what it was handed.
+//! 3. Poll the arms in a fresh random order (uniform among permutations, so every ready arm is
+//!    equally likely to be first), each inside [`enter`], which tells channel futures which
+//!    select and arm they belong to. The first arm to complete, or whose channel operation
+//!    committed the token, is chosen.
+//! 4. Nothing ready: with a `default` arm, commit to it. Otherwise `POLLING → IDLE` and return
+//!    `Pending`; if that fails because `DIRTY` was set, run the pass again (up to
+//!    [`MAX_PASSES`], then go `IDLE`, wake ourselves and let the executor poll us again).
+//!
+//! The arm futures not chosen are dropped by the macro as soon as the select future completes,
+//! which removes their waiters from the channels.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::chan::loom::{thread_local, AtomicUsize};
+use crate::coop;
+
+/// The most arms one `select!` may have: the macro carries 64 arm names.
+pub(crate) const MAX_ARMS: usize = 64;
+
+/// How many passes a select runs in one poll before returning to the executor.
+///
+/// A pass re-runs only when a counterpart arrived while it was polling, which is rare; several
+/// in a row mean the select is being raced continuously, or keeps meeting another select
+/// mid-pass. Going back to the executor, after waking itself, lets the others finish (and
+/// breaks any lockstep between two selects) instead of spinning on this worker.
+pub(crate) const MAX_PASSES: usize = 4;
+
+/// Token state: the select is waiting and may be claimed by a counterpart.
+const IDLE: usize = 0;
+/// Token state: the select's own thread is polling its arms.
+const POLLING: usize = 0b001;
+/// Flag on `POLLING`: a counterpart skipped one of this select's waiters mid-pass.
+const DIRTY: usize = 0b010;
+/// Token state: an arm committed; the arm index is stored above [`ARM_SHIFT`].
+const CLAIMED: usize = 0b100;
+/// Where the committed arm's index starts in the token word.
+const ARM_SHIFT: u32 = 3;
+
+const fn claimed(arm: usize) -> usize {
+    CLAIMED | (arm << ARM_SHIFT)
+}
+
+/// A select's commit token: which of its arms, if any, has taken effect.
+pub(crate) struct Token {
+    /// `IDLE`, `POLLING` (maybe `| DIRTY`) or `CLAIMED | arm << ARM_SHIFT`.
+    state: AtomicUsize,
+}
+
+/// The outcome of a counterpart's attempt to claim a waiting select.
+#[must_use]
+pub(crate) enum Claim {
+    /// The token is ours (`IDLE → CLAIMED(arm)`): hand over.
+    Won,
+    /// The select is mid-pass: skip its waiter (it is now marked `DIRTY`).
+    Busy,
+    /// The select already committed to an arm: its waiter is stale.
+    Lost,
+}
+
+/// How a pass may begin.
+#[must_use]
+enum Begin {
+    /// `IDLE → POLLING`: poll the arms.
+    Polling,
+    /// A counterpart committed this arm while we waited.
+    Claimed(usize),
+}
+
+/// How a pass that found nothing ended.
+#[must_use]
+#[derive(PartialEq, Eq)]
+enum End {
+    /// `POLLING → IDLE`: counterparts may claim us now.
+    Idle,
+    /// `DIRTY` was set (now cleared, still `POLLING`): run the pass again.
+    Dirty,
+}
+
+impl Token {
+    pub(crate) fn new() -> Arc<Token> {
+        Arc::new(Token {
+            state: AtomicUsize::new(IDLE),
+        })
+    }
+
+    /// The arm this token committed to, if any.
+    pub(crate) fn claimed_arm(&self) -> Option<usize> {
+        let state = self.state.load(Acquire);
+        (state & CLAIMED != 0).then_some(state >> ARM_SHIFT)
+    }
+
+    /// A counterpart's claim on `arm`, under the lock of the channel where it found the waiter.
+    /// If the select is mid-pass, marks it `DIRTY` so that it looks again.
+    pub(crate) fn claim_waiting(&self, arm: usize) -> Claim {
+        let mut state = self.state.load(Acquire);
+        loop {
+            let next = match state {
+                IDLE => claimed(arm),
+                s if s & CLAIMED != 0 => return Claim::Lost,
+                s if s & DIRTY != 0 => return Claim::Busy,
+                s => s | DIRTY,
+            };
+            match self.state.compare_exchange(state, next, AcqRel, Acquire) {
+                Ok(_) if next & CLAIMED != 0 => return Claim::Won,
+                Ok(_) => return Claim::Busy,
+                Err(actual) => state = actual,
+            }
+        }
+    }
+
+    /// The select's own commit to `arm`, made mid-pass. True if the token is (now) `arm`'s.
+    pub(crate) fn commit(&self, arm: usize) -> bool {
+        let mut state = self.state.load(Acquire);
+        loop {
+            if state & CLAIMED != 0 {
+                return state == claimed(arm);
+            }
+            debug_assert!(state & POLLING != 0, "a select committed outside a pass");
+            match self
+                .state
+                .compare_exchange(state, claimed(arm), AcqRel, Acquire)
+            {
+                Ok(_) => return true,
+                Err(actual) => state = actual,
+            }
+        }
+    }
+
+    fn begin_pass(&self) -> Begin {
+        match self.state.compare_exchange(IDLE, POLLING, AcqRel, Acquire) {
+            Ok(_) => Begin::Polling,
+            Err(state) if state & CLAIMED != 0 => Begin::Claimed(state >> ARM_SHIFT),
+            // Still POLLING: an earlier poll unwound mid-pass. We are the only poller, and a
+            // full pass follows, so whatever DIRTY recorded will be seen.
+            Err(_) => {
+                self.state.store(POLLING, Release);
+                Begin::Polling
+            }
+        }
+    }
+
+    fn end_pass(&self) -> End {
+        match self.state.compare_exchange(POLLING, IDLE, AcqRel, Acquire) {
+            Ok(_) => End::Idle,
+            Err(state) => {
+                debug_assert_eq!(state, POLLING | DIRTY);
+                // Nobody else can leave POLLING|DIRTY, so this cannot fail.
+                self.state.store(POLLING, Release);
+                End::Dirty
+            }
+        }
+    }
+
+    /// Gives up a dirty pass: `POLLING → IDLE`. The caller wakes its task to poll again.
+    fn abandon_pass(&self) {
+        self.state.swap(IDLE, AcqRel);
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("state", &self.state.load(Relaxed))
+            .finish()
+    }
+}
+
+thread_local! {
+    /// The select arms being polled on this thread, innermost last (selects can nest).
+    // loom's `thread_local!` has no `const` form, and this must read the same under both.
+    #[allow(clippy::missing_const_for_thread_local)]
+    static ARMS: RefCell<Vec<(Arc<Token>, usize)>> = RefCell::new(Vec::new());
+    /// This thread's xorshift state.
+    static RNG: Cell<u64> = Cell::new(seed());
+}
+
+/// Marks arm `arm` of the select owning `token` as being polled on this thread until the
+/// returned guard is dropped. Channel futures polled meanwhile take part in its commit.
+fn enter(token: &Arc<Token>, arm: usize) -> Entered {
+    ARMS.with(|arms| arms.borrow_mut().push((token.clone(), arm)));
+    Entered(())
+}
+
+/// Leaves the arm entered by [`enter`], also on unwind.
+struct Entered(());
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        ARMS.with(|arms| arms.borrow_mut().pop());
+    }
+}
+
+/// The select arm being polled on this thread, if any.
+pub(crate) fn current_arm() -> Option<(Arc<Token>, usize)> {
+    ARMS.with(|arms| arms.borrow().last().cloned())
+}
+
+/// Whether `token`'s select is being polled on this thread (it, or a select it is nested in).
+pub(crate) fn is_polling_here(token: &Token) -> bool {
+    ARMS.with(|arms| arms.borrow().iter().any(|(t, _)| std::ptr::eq(&**t, token)))
+}
+
+#[cfg(not(all(goro_loom, test)))]
+fn seed() -> u64 {
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one(std::thread::current().id()) | 1
+}
+
+/// Under loom every execution must behave the same for the same schedule: a fixed seed.
+#[cfg(all(goro_loom, test))]
+fn seed() -> u64 {
+    0x9E37_79B9_7F4A_7C15
+}
+
+/// The next number of this thread's xorshift64 generator.
+fn next_random() -> u64 {
+    RNG.with(|rng| {
+        let mut x = rng.get();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        rng.set(x);
+        x
+    })
+}
+
+/// A random number in `0..n` (Lemire's multiply-shift: no division, bias below 2^-50 here).
+fn below(n: usize) -> usize {
+    ((u128::from(next_random()) * n as u128) >> 64) as usize
+}
+
+/// Fills `order` with a uniformly random permutation of `0..order.len()` (Fisher–Yates).
+fn shuffle(order: &mut [u8]) {
+    for (i, slot) in order.iter_mut().enumerate() {
+        *slot = i as u8;
+    }
+    for i in (1..order.len()).rev() {
+        order.swap(i, below(i + 1));
+    }
+}
+
+/// The future behind `select!`: polls the arms and yields the output of the one chosen, or
+/// `None` if the `default` arm was taken. Not for direct use; write `select!`.
+#[doc(hidden)]
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Select<F> {
+    /// The token every channel arm commits through.
+    token: Arc<Token>,
+    /// The number of arms, not counting `default`.
+    arms: usize,
+    /// Whether a `default` arm is taken when nothing is ready.
+    default: bool,
+    /// Polls arm `i` (the macro's closure over the pinned arm futures).
+    poll_arm: F,
+    /// The arm that committed, once one has; from then on it is the only one polled.
+    chosen: Option<usize>,
+}
+
+impl<F, O> Select<F>
+where
+    F: FnMut(usize, &mut Context<'_>) -> Poll<O>,
+{
+    /// A select over `arms` arms (at most [`MAX_ARMS`]), polled through `poll_arm`.
+    pub fn new(arms: usize, default: bool, poll_arm: F) -> Self {
+        assert!(arms <= MAX_ARMS, "`select!` takes at most {MAX_ARMS} arms");
+        Select {
+            token: Token::new(),
+            arms,
+            default,
+            poll_arm,
+            chosen: None,
+        }
+    }
+
+    fn poll_arm(&mut self, arm: usize, cx: &mut Context<'_>) -> Poll<O> {
+        let _entered = enter(&self.token, arm);
+        (self.poll_arm)(arm, cx)
+    }
+
+    /// One pass over the arms in random order. `Some` once an arm is chosen: `Ready` with its
+    /// output, or `Pending` if its channel operation committed but the arm has more to do.
+    fn pass(&mut self, cx: &mut Context<'_>) -> Option<Poll<Option<O>>> {
+        let mut order = [0u8; MAX_ARMS];
+        let order = &mut order[..self.arms];
+        shuffle(order);
+        for &arm in order.iter() {
+            let arm = usize::from(arm);
+            match self.poll_arm(arm, cx) {
+                Poll::Ready(output) => {
+                    let won = self.token.commit(arm);
+                    debug_assert!(won, "two arms of one select committed");
+                    self.chosen = Some(arm);
+                    return Some(Poll::Ready(Some(output)));
+                }
+                Poll::Pending => {
+                    if let Some(chosen) = self.token.claimed_arm() {
+                        self.chosen = Some(chosen);
+                        return Some(Poll::Pending);
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+impl<F, O> Future for Select<F>
+where
+    F: FnMut(usize, &mut Context<'_>) -> Poll<O> + Unpin,
+{
+    type Output = Option<O>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<O>> {
+        let this = self.get_mut();
+        if let Some(arm) = this.chosen {
+            return this.poll_arm(arm, cx).map(Some);
+        }
+        if coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        if let Begin::Claimed(arm) = this.token.begin_pass() {
+            this.chosen = Some(arm);
+            return this.poll_arm(arm, cx).map(Some);
+        }
+        let mut passes = 0;
+        loop {
+            passes += 1;
+            if let Some(poll) = this.pass(cx) {
+                return poll;
+            }
+            if this.default {
+                let won = this.token.commit(this.arms);
+                debug_assert!(won, "a select took its default after an arm committed");
+                return Poll::Ready(None);
+            }
+            if this.token.end_pass() == End::Idle {
+                return Poll::Pending;
+            }
+            if passes == MAX_PASSES {
+                this.token.abandon_pass();
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+impl<F> fmt::Debug for Select<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Select")
+            .field("arms", &self.arms)
+            .field("default", &self.default)
+            .field("chosen", &self.chosen)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `select!`'s expansion needs, reachable as `$crate::__private`.
+#[doc(hidden)]
+pub mod __private {
+    pub use super::Select;
+}
+
+/// Waits on several futures at once and runs the body of the one that completes, as Go's
+/// `select` does.
+///
+/// ```
+/// use goro_sync::chan;
+///
+/// # futures_lite::future::block_on(async {
+/// let (tx, rx) = chan::bounded::<u32>(1);
+/// let (done_tx, done) = chan::bounded::<()>(0);
+/// tx.send(7).await.unwrap();
+/// let mut got = Vec::new();
+/// loop {
+///     goro_sync::select! {
+///         v = rx.recv() => got.push(v.unwrap()),
+///         _ = done.recv() => break,
+///         default => { done_tx.close(); }
+///     }
+/// }
+/// assert_eq!(got, [7]);
+/// # });
+/// ```
+///
+/// Each arm is `pattern = future => body`; the body is a block, or an expression followed by a
+/// comma. An optional `default => body` arm is taken when no arm is ready at once.
+///
+/// - The arm futures are evaluated first, in order, every time the `select!` runs (as Go
+///   evaluates all channel and value expressions). Any future may be an arm: a timer, a join
+///   handle, an `async` block.
+/// - When several arms are ready, one is chosen uniformly at random.
+/// - **Exactly one channel operation takes effect.** A `recv` or `send` arm that is not chosen
+///   receives nothing and sends nothing, also on unbuffered channels and while other tasks race
+///   for the same channels. A closed channel counts as ready (`recv` gives `None`, `send` gives
+///   `Err`).
+/// - The body runs in the caller's scope after the choice, with the arm futures already
+///   dropped: it may mutate locals, use `?` and `return`, and `break`/`continue` an enclosing
+///   loop. All bodies have the same type, which is the value of the `select!`.
+/// - Patterns must be irrefutable (`v`, `_`, `(a, b)`); match on the value in the body.
+/// - `select! {}` waits for ever, like Go's `select {}`; `select! { default => body }` just
+///   runs `body`. At most 64 arms.
+///
+/// It must be used inside an `async` context.
+///
+/// # How it commits
+///
+/// A channel future polled as an arm (directly, or inside an `async` block that is the arm)
+/// commits through the select's shared token, so only the arm chosen ever hands over or takes a
+/// value; the channel module docs describe the protocol. A channel future that had already
+/// completed its operation before being passed to `select!` is an ordinary future.
+///
+/// A `select!` nested in an arm of another one commits through its *own* token: to the outer
+/// select it is an ordinary future, so its operation may take effect although the outer select
+/// then chooses another arm (and the two may even pair with each other, as two futures joined
+/// in one task can). Nothing is lost or duplicated, but to get "exactly one" across all cases,
+/// put them in one `select!`, as Go requires anyway.
+///
+/// # Cancel safety
+///
+/// Dropping a `select!` future before it completes cancels every arm: recv arms lose no value
+/// (a value already handed to one goes back to its channel), send arms not yet taken send
+/// nothing. A send arm whose value a receiver already took has sent it.
+#[macro_export]
+macro_rules! select {
+    ($($tokens:tt)*) => {
+        $crate::__select_parse! {
+            @arms []
+            @default []
+            @names [
+                (0 _0 T0) (1 _1 T1) (2 _2 T2) (3 _3 T3) (4 _4 T4) (5 _5 T5) (6 _6 T6) (7 _7 T7)
+                (8 _8 T8) (9 _9 T9) (10 _10 T10) (11 _11 T11) (12 _12 T12) (13 _13 T13)
+                (14 _14 T14) (15 _15 T15) (16 _16 T16) (17 _17 T17) (18 _18 T18) (19 _19 T19)
+                (20 _20 T20) (21 _21 T21) (22 _22 T22) (23 _23 T23) (24 _24 T24) (25 _25 T25)
+                (26 _26 T26) (27 _27 T27) (28 _28 T28) (29 _29 T29) (30 _30 T30) (31 _31 T31)
+                (32 _32 T32) (33 _33 T33) (34 _34 T34) (35 _35 T35) (36 _36 T36) (37 _37 T37)
+                (38 _38 T38) (39 _39 T39) (40 _40 T40) (41 _41 T41) (42 _42 T42) (43 _43 T43)
+                (44 _44 T44) (45 _45 T45) (46 _46 T46) (47 _47 T47) (48 _48 T48) (49 _49 T49)
+                (50 _50 T50) (51 _51 T51) (52 _52 T52) (53 _53 T53) (54 _54 T54) (55 _55 T55)
+                (56 _56 T56) (57 _57 T57) (58 _58 T58) (59 _59 T59) (60 _60 T60) (61 _61 T61)
+                (62 _62 T62) (63 _63 T63)
+            ]
+            @rest $($tokens)*
+        }
+    };
+}
+
+/// Reads `select!`'s arms one at a time, giving each a name from the list.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_parse {
+    (@arms $arms:tt @default $default:tt @names $names:tt @rest) => {
+        $crate::__select_expand! { @arms $arms @default $default }
+    };
+    (@arms $arms:tt @default [$($d:tt)+] @names $names:tt @rest default => $($rest:tt)*) => {
+        ::core::compile_error!("`select!` takes at most one `default` arm")
+    };
+    (@arms $arms:tt @default [] @names $names:tt @rest default => $body:block, $($rest:tt)*) => {
+        $crate::__select_parse! { @arms $arms @default [$body] @names $names @rest $($rest)* }
+    };
+    (@arms $arms:tt @default [] @names $names:tt @rest default => $body:block $($rest:tt)*) => {
+        $crate::__select_parse! { @arms $arms @default [$body] @names $names @rest $($rest)* }
+    };
+    (@arms $arms:tt @default [] @names $names:tt @rest default => $body:expr, $($rest:tt)*) => {
+        $crate::__select_parse! { @arms $arms @default [{ $body }] @names $names @rest $($rest)* }
+    };
+    (@arms $arms:tt @default [] @names $names:tt @rest default => $body:expr) => {
+        $crate::__select_parse! { @arms $arms @default [{ $body }] @names $names @rest }
+    };
+    (@arms $arms:tt @default $default:tt @names [] @rest $($rest:tt)+) => {
+        ::core::compile_error!("`select!` takes at most 64 arms")
+    };
+    (@arms [$($arms:tt)*] @default $default:tt @names [$name:tt $($names:tt)*]
+     @rest $p:pat = $f:expr => $body:block, $($rest:tt)*) => {
+        $crate::__select_parse! {
+            @arms [$($arms)* ($name [$p] [$f] [$body])]
+            @default $default @names [$($names)*] @rest $($rest)*
+        }
+    };
+    (@arms [$($arms:tt)*] @default $default:tt @names [$name:tt $($names:tt)*]
+     @rest $p:pat = $f:expr => $body:block $($rest:tt)*) => {
+        $crate::__select_parse! {
+            @arms [$($arms)* ($name [$p] [$f] [$body])]
+            @default $default @names [$($names)*] @rest $($rest)*
+        }
+    };
+    (@arms [$($arms:tt)*] @default $default:tt @names [$name:tt $($names:tt)*]
+     @rest $p:pat = $f:expr => $body:expr, $($rest:tt)*) => {
+        $crate::__select_parse! {
+            @arms [$($arms)* ($name [$p] [$f] [{ $body }])]
+            @default $default @names [$($names)*] @rest $($rest)*
+        }
+    };
+    (@arms [$($arms:tt)*] @default $default:tt @names [$name:tt $($names:tt)*]
+     @rest $p:pat = $f:expr => $body:expr) => {
+        $crate::__select_parse! {
+            @arms [$($arms)* ($name [$p] [$f] [{ $body }])]
+            @default $default @names [$($names)*] @rest
+        }
+    };
+    (@arms $arms:tt @default $default:tt @names $names:tt @rest $($rest:tt)+) => {
+        ::core::compile_error!(
+            "expected `pattern = future => body` or `default => body` in `select!`"
+        )
+    };
+}
+
+/// Expands the arms read by `__select_parse!` into the choice and the `match` on it.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_expand {
+    (@arms [] @default [$d:block]) => {
+        $d
+    };
+    (@arms [] @default []) => {
+        loop {
+            ::core::future::pending::<()>().await
+        }
+    };
+    (@arms [$((($idx:tt $var:ident $ty:ident) [$p:pat] [$f:expr] [$body:block]))+]
+     @default [$($d:block)?]) => {{
+        #[allow(non_camel_case_types)]
+        enum __SelectOutput<$($ty,)+> {
+            $($var($ty),)+
+        }
+        let __select_output = {
+            $(
+                let mut $var = ::core::pin::pin!(::core::future::IntoFuture::into_future($f));
+            )+
+            $crate::__private::Select::new(
+                [$($idx),+].len(),
+                $crate::__select_default!(@has $($d)?),
+                |__select_arm: usize, __select_cx: &mut ::core::task::Context<'_>| {
+                    match __select_arm {
+                        $(
+                            $idx => ::core::future::Future::poll($var.as_mut(), __select_cx)
+                                .map(__SelectOutput::$var),
+                        )+
+                        _ => ::core::unreachable!(),
+                    }
+                },
+            )
+            .await
+        };
+        match __select_output {
+            $(::core::option::Option::Some(__SelectOutput::$var($p)) => $body,)+
+            ::core::option::Option::None => $crate::__select_default!(@body $($d)?),
+        }
+    }};
+}
+
+/// Whether a `select!` has a `default` arm, and its body.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_default {
+    (@has) => {
+        false
+    };
+    (@has $d:block) => {
+        true
+    };
+    (@body) => {
+        ::core::unreachable!("a `select!` without `default` took its default")
+    };
+    (@body $d:block) => {
+        $d
+    };
+}
+
+#[cfg(all(test, not(goro_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shuffle_is_a_permutation() {
+        let mut order = [0u8; 10];
+        for _ in 0..100 {
+            shuffle(&mut order);
+            let mut sorted = order;
+            sorted.sort_unstable();
+            assert_eq!(sorted, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        }
+    }
+
+    #[test]
+    fn shuffle_puts_every_arm_first_about_equally_often() {
+        let mut first = [0u32; 3];
+        let mut order = [0u8; 3];
+        for _ in 0..30_000 {
+            shuffle(&mut order);
+            first[usize::from(order[0])] += 1;
+        }
+        for count in first {
+            assert!((9_000..11_000).contains(&count), "{first:?}");
+        }
+    }
+
+    #[test]
+    fn a_claimed_token_stays_with_its_arm() {
+        let token = Token::new();
+        assert!(matches!(token.claim_waiting(2), Claim::Won));
+        assert!(matches!(token.claim_waiting(1), Claim::Lost));
+        assert_eq!(token.claimed_arm(), Some(2));
+        assert!(matches!(token.begin_pass(), Begin::Claimed(2)));
+    }
+
+    #[test]
+    fn a_counterpart_during_a_pass_makes_the_select_look_again() {
+        let token = Token::new();
+        assert!(matches!(token.begin_pass(), Begin::Polling));
+        assert!(matches!(token.claim_waiting(0), Claim::Busy));
+        assert!(token.end_pass() == End::Dirty);
+        assert!(token.end_pass() == End::Idle);
+        assert!(matches!(token.claim_waiting(0), Claim::Won));
+    }
+}
