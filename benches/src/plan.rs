@@ -159,7 +159,7 @@ pub struct Size {
 
 impl Workload {
     /// Every workload, in table order.
-    pub const ALL: [Workload; 10] = [
+    pub const ALL: [Workload; 17] = [
         Workload::SpawnMany,
         Workload::SpawnRemote,
         Workload::YieldMany,
@@ -168,8 +168,15 @@ impl Workload {
         Workload::IdleMemory,
         Workload::BlockingPool,
         Workload::CpuParallel,
+        Workload::PingPongCap0,
+        Workload::PingPongCap1,
+        Workload::PingPongCap0OneWorker,
+        Workload::PingPongCap1OneWorker,
+        Workload::Mpmc,
         Workload::MutexContention,
         Workload::WaitGroup,
+        Workload::Select2,
+        Workload::ChanMemory,
     ];
 
     /// The snake_case name used on the command line and in the tables.
@@ -580,6 +587,21 @@ mod tests {
         assert_eq!(t.met(Some(12.5), &[Some(10.0), Some(4.0)]), Some(true));
         assert_eq!(t.met(Some(12.4), &[Some(10.0), Some(4.0)]), Some(false));
         assert!(Workload::Mpmc.higher_is_better());
+    }
+
+    #[test]
+    fn only_the_one_worker_rows_shrink_the_runtime() {
+        let one: Vec<_> = Workload::ALL
+            .into_iter()
+            .filter(|w| w.workers(2) == 1)
+            .collect();
+        assert_eq!(
+            one,
+            [
+                Workload::PingPongCap0OneWorker,
+                Workload::PingPongCap1OneWorker
+            ]
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The child side of the harness, shared by both bench binaries through `#[path]`: each
 //! binary is built with its own global allocator and runs the same workloads.
 
+mod channels;
 mod contenders;
 mod locks;
 mod sync_workloads;
@@ -13,6 +14,7 @@ use std::thread;
 use goro_benches::child::{result_line, WATCHDOG};
 use goro_benches::{machine, Allocator, Contender, Mode, Workload};
 
+use channels::Channels;
 use contenders::{Goro, Smol, Tokio};
 use locks::Locks;
 
@@ -39,7 +41,11 @@ pub fn child_main(allocator: Allocator, workload: Workload, runtime: Contender) 
 }
 
 /// Starts the runtime, measures, then shuts the runtime down (a hang there fails too).
-fn measure<R: Locks>(workload: Workload, size: goro_benches::plan::Size, workers: usize) -> f64 {
+fn measure<R: Locks + Channels>(
+    workload: Workload,
+    size: goro_benches::plan::Size,
+    workers: usize,
+) -> f64 {
     let rt = R::start(workers);
     let value = workloads::run(&rt, workload, size, workers);
     // On stderr, so a failure report shows it if the shutdown below hangs or crashes.
