@@ -1,7 +1,7 @@
 //! goro beside tokio and smol: regenerates `BENCHMARKS.md` at the workspace root.
 //!
 //! ```sh
-//! cargo bench -p goro-benches --bench compare                        # full run, 2–7 minutes
+//! cargo bench -p goro-benches --bench compare                        # full run, 5–10 minutes
 //! GORO_BENCH_QUICK=1 cargo bench -p goro-benches --bench compare     # smoke test
 //! GORO_BENCH_ONLY=sleepers,yield_many cargo bench -p goro-benches --bench compare
 //! ```
