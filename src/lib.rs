@@ -17,11 +17,11 @@
 //! Go → goro table.
 
 pub use goro_macros::{main, test};
-pub use goro_sync::select;
 pub use goro_runtime::{
     block_on, coop, num_tasks, reactor, spawn, spawn_blocking, task, time, yield_now, Builder,
     JoinError, JoinHandle, Runtime, TaskGroup, MAXPROCS_ENV,
 };
+pub use goro_sync::select;
 
 /// Sockets on goro's reactor.
 pub mod net {

@@ -1,4 +1,4 @@
-//! Timers: `sleep`, `sleep_until`, `timeout`, `interval`.
+//! Timers: `sleep`, `sleep_until`, `timeout`, `interval`, `after`.
 //!
 //! Every timer lives in the current runtime's reactor (see `reactor/timer.rs` for the data
 //! structure). A timer costs nothing until its future is first polled, and dropping the
@@ -7,8 +7,8 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 pub use std::time::Instant;
@@ -296,5 +296,57 @@ impl Future for Tick<'_> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Instant> {
         self.interval.poll_tick(cx)
+    }
+}
+
+/// A channel that receives the current instant once `duration` has passed: Go's
+/// `time.After`, usable as a `select!` arm.
+///
+/// ```
+/// use std::time::Duration;
+/// use goro_runtime::time::{after, Instant};
+///
+/// goro_runtime::block_on(async {
+///     let start = Instant::now();
+///     let (_tx, never) = goro_sync::chan::bounded::<()>(0);
+///     let timeout = after(Duration::from_millis(10));
+///     let timed_out = goro_sync::select! {
+///         _ = never.recv() => false,
+///         at = timeout.recv() => at.unwrap() >= start + Duration::from_millis(10),
+///     };
+///     assert!(timed_out);
+/// });
+/// ```
+///
+/// No task runs per call: the timer itself sends on the channel (capacity 1, so the send never
+/// waits). Dropping the receiver does not cancel the timer; it fires into a channel nobody
+/// reads, as Go's did before 1.23. Prefer [`sleep`] or [`timeout`] in a loop.
+pub fn after(duration: Duration) -> goro_sync::chan::Receiver<Instant> {
+    let (tx, rx) = goro_sync::chan::bounded(1);
+    if duration.is_zero() {
+        let _ = tx.try_send(Instant::now());
+        return rx;
+    }
+    let deadline = Instant::now()
+        .checked_add(duration)
+        .unwrap_or_else(far_future);
+    let fire = Waker::from(Arc::new(SendOnFire(Mutex::new(Some(tx)))));
+    crate::current::with_handle(|h| h.reactor.insert_timer(deadline, fire));
+    rx
+}
+
+/// The "waker" of an [`after`] timer: firing sends the instant.
+struct SendOnFire(Mutex<Option<goro_sync::chan::Sender<Instant>>>);
+
+impl Wake for SendOnFire {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let tx = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(tx) = tx {
+            let _ = tx.try_send(Instant::now());
+        }
     }
 }

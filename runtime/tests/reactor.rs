@@ -118,3 +118,77 @@ fn registration_outside_a_runtime_uses_the_global_one() {
         inner.set_nonblocking(false).unwrap();
     });
 }
+
+#[test]
+fn many_tasks_waiting_to_read_one_socket_are_all_woken() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        let (a, mut b) = pair();
+        let a = std::sync::Arc::new(a);
+        let waiters: Vec<_> = (0..16)
+            .map(|_| {
+                let a = a.clone();
+                rt.spawn(async move { a.ready(Interest::Read).await })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(50));
+        b.write_all(b"!").unwrap();
+        for w in waiters {
+            rt.block_on(w).unwrap().unwrap();
+        }
+    });
+}
+
+#[test]
+fn tasks_sharing_one_socket_each_receive_through_io() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        let (a, mut b) = pair();
+        let a = std::sync::Arc::new(a);
+        // Eight readers wait at once, each for one byte; every byte reaches exactly one.
+        let readers: Vec<_> = (0..8)
+            .map(|_| {
+                let a = a.clone();
+                rt.spawn(async move {
+                    let mut buf = [0; 1];
+                    a.io(Interest::Read, |mut s| s.read(&mut buf)).await?;
+                    io::Result::Ok(buf[0])
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(50));
+        for i in 0..8u8 {
+            b.write_all(&[i]).unwrap();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut got: Vec<u8> = readers
+            .into_iter()
+            .map(|r| rt.block_on(r).unwrap().unwrap())
+            .collect();
+        got.sort();
+        assert_eq!(got, (0..8).collect::<Vec<u8>>());
+    });
+}
+
+#[test]
+fn a_cancelled_waiter_does_not_stop_the_next_one() {
+    watchdog(30, || {
+        let rt = runtime(1);
+        let (a, mut b) = pair();
+        rt.block_on(async {
+            for _ in 0..100 {
+                let r =
+                    goro_runtime::time::timeout(Duration::from_millis(1), a.ready(Interest::Read))
+                        .await;
+                assert!(r.is_err());
+            }
+            b.write_all(b"?").unwrap();
+            let mut buf = [0; 1];
+            let n = a
+                .io(Interest::Read, |mut s| s.read(&mut buf))
+                .await
+                .unwrap();
+            assert_eq!(n, 1);
+        });
+    });
+}

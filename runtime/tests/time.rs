@@ -163,3 +163,46 @@ fn cancelled_sleeps_do_not_fire() {
         });
     });
 }
+
+#[test]
+fn after_delivers_the_instant_once_the_duration_has_passed() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        rt.block_on(async {
+            let start = Instant::now();
+            let rx = goro_runtime::time::after(Duration::from_millis(20));
+            let at = rx.recv().await.expect("after sends once");
+            assert!(at >= start + Duration::from_millis(20), "fired early");
+            assert!(start.elapsed() < Duration::from_secs(5));
+            // It sends exactly once, then the channel is closed (the timer dropped its sender).
+            assert_eq!(rx.recv().await, None);
+            let now = goro_runtime::time::after(Duration::ZERO);
+            assert!(now.recv().await.is_some());
+        });
+    });
+}
+
+#[test]
+fn after_works_as_a_select_arm() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        rt.block_on(async {
+            let (tx, rx) = goro_sync::chan::bounded::<u32>(0);
+            let mut got = Vec::new();
+            let sender = goro_runtime::spawn(async move {
+                for i in 0..3 {
+                    tx.send(i).await.unwrap();
+                }
+                std::future::pending::<()>().await;
+            });
+            loop {
+                goro_sync::select! {
+                    v = rx.recv() => got.push(v.unwrap()),
+                    _ = goro_runtime::time::after(Duration::from_millis(50)).recv() => break,
+                }
+            }
+            sender.abort();
+            assert_eq!(got, vec![0, 1, 2]);
+        });
+    });
+}

@@ -559,9 +559,12 @@ macro_rules! __select_expand {
         enum __SelectOutput<$($ty,)+> {
             $($var($ty),)+
         }
-        let __select_output = {
+        // The arm futures are built in one `match` scrutinee so that temporaries they borrow
+        // (`after(d).recv()`, `rx_of(x).recv()`) live until the select is over.
+        let __select_output = match ($(::core::future::IntoFuture::into_future($f),)+) {
+            ($($var,)+) => {
             $(
-                let mut $var = ::core::pin::pin!(::core::future::IntoFuture::into_future($f));
+                let mut $var = ::core::pin::pin!($var);
             )+
             $crate::__private::Select::new(
                 [$($idx),+].len(),
@@ -577,6 +580,7 @@ macro_rules! __select_expand {
                 },
             )
             .await
+            }
         };
         match __select_output {
             $(::core::option::Option::Some(__SelectOutput::$var($p)) => $body,)+

@@ -4,10 +4,12 @@
 //! running it next, on the same worker, finds that data in cache. The slot holds one task; a
 //! newer wake pushes the older one to the back of the local queue.
 //!
-//! The slot is one `AtomicPtr` so that other workers can steal from it too: if the running
-//! task then blocks its worker (a long loop, `std::thread::sleep`), the task waiting in the
-//! slot is not stranded behind it. Ownership moves only by `swap`, so exactly one thread ever
-//! gets a given pointer back.
+//! The slot is one `AtomicPtr` so that another worker can take the task too: searching
+//! workers leave it alone (it is about to run, hot in its worker's cache), but if the running
+//! task then blocks its worker (a long loop, `std::thread::sleep`), an idle peer that sees
+//! the worker's tick stand still takes it (`worker.rs`, `STUCK_PEER_CHECK`), so the task is
+//! not stranded. Ownership moves only by `swap`, so exactly one thread ever gets a given
+//! pointer back.
 
 #![allow(unsafe_code)]
 

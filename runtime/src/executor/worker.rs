@@ -12,9 +12,11 @@
 //!    (and yielding tasks) cannot be starved by two tasks that keep waking each other.
 //! 4. **injector**: a batch from the shared queue.
 //! 5. **steal**: become a searcher (at most half of the workers search), take half of a
-//!    random victim's queue, or its LIFO slot.
+//!    random victim's queue, then a batch from the injector.
 //! 6. **park**: announce sleep (`idle.rs`), re-check every queue if this was the last
-//!    searcher, then sleep, driving the reactor if nobody else does (`park.rs`).
+//!    searcher, then sleep, driving the reactor if nobody else does (`park.rs`). While a
+//!    peer is awake the sleep is bounded, and on waking the worker takes the LIFO task of a
+//!    peer whose tick has not moved (a peer stuck in one long poll).
 //!
 //! # Why no work is left with nobody to run it
 //!

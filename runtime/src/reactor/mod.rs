@@ -42,7 +42,7 @@ use polling::{Events, Poller};
 use slab::Slab;
 
 pub(crate) use source::Source;
-pub use source::{Interest, Registered};
+pub use source::{Interest, Io, Ready, Registered};
 use timer::{TimerKey, Timers};
 
 /// Bits of an event key that hold the slab slot; the rest hold the slot's generation.
@@ -81,6 +81,8 @@ pub(crate) struct Driver {
 pub(crate) struct Reactor {
     /// The OS poller (epoll on Linux).
     poller: Poller,
+    /// Edge-triggered or one-shot registration (see `sys.rs`).
+    pub(crate) mode: sys::Mode,
     /// Registered descriptors, keyed by slot; an event's key is slot plus generation.
     sources: Mutex<Slab<Arc<Source>>>,
     /// Bumped on every registration, so keys of reused slots differ.
@@ -103,8 +105,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Reactor {
     pub(crate) fn new() -> io::Result<Reactor> {
         let timers = Timers::default();
+        let poller = Poller::new()?;
         Ok(Reactor {
-            poller: Poller::new()?,
+            mode: sys::mode(&poller),
+            poller,
             sources: Mutex::new(Slab::new()),
             generation: AtomicUsize::new(0),
             timer_origin: timers.origin(),
@@ -155,7 +159,7 @@ impl Reactor {
             for ev in driver.events.iter() {
                 let slot = ev.key & ((1 << SLOT_BITS) - 1);
                 if let Some(source) = sources.get(slot).filter(|s| s.key == ev.key) {
-                    source.dispatch(ev.readable, ev.writable, &mut driver.wakers);
+                    source.dispatch(self.mode, ev.readable, ev.writable, &mut driver.wakers);
                 }
             }
         }
@@ -235,7 +239,7 @@ impl Reactor {
         let generation =
             self.generation.fetch_add(1, Relaxed) & ((1 << (usize::BITS - SLOT_BITS)) - 1);
         let key = (generation << SLOT_BITS) | entry.key();
-        sys::register(&self.poller, io, key)?;
+        sys::register(&self.poller, io, key, self.mode)?;
         let source = Arc::new(Source::new(key));
         entry.insert(source.clone());
         Ok(source)

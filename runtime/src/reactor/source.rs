@@ -3,29 +3,54 @@
 //!
 //! # The protocol
 //!
-//! Interest is one-shot (`polling`'s default): after an event the OS reports nothing more
-//! for the descriptor until it is re-armed. Each direction keeps a `ready` flag, a `tick` that
-//! counts the events seen, and the waker of the task waiting for it.
+//! Where the OS allows (epoll, kqueue) a descriptor is registered once, edge-triggered, for
+//! both directions: the OS reports each change to "readable" or "writable", and nothing is
+//! re-armed, so waiting costs no syscall. Each direction keeps a `ready` flag, a `tick` that
+//! counts the events seen, and the wakers of the tasks waiting for it.
 //!
 //! 1. An operation reads the tick, then tries the I/O. If it gets `WouldBlock`, it clears
 //!    `ready` *only if the tick is unchanged*: an event that arrived during the attempt is
 //!    kept, so it cannot be lost between "the socket was empty" and "wake me when it is not".
-//! 2. Still not ready: it stores its waker and arms the poller for the directions that have a
-//!    waiter (a `modify` syscall, only when that interest is not armed already).
-//! 3. The driver gets the event: sets `ready`, bumps the tick, takes the waker and wakes it.
-//!    Because one event disarms the whole descriptor, a waiter in the *other* direction is
-//!    woken too, so that it re-arms its own interest instead of sleeping forever.
+//!    (With edge triggering this is essential: that event will not be reported again.)
+//! 2. Still not ready: it stores its waker.
+//! 3. The driver gets the event: sets `ready`, bumps the tick, takes the wakers of that
+//!    direction and wakes them.
+//!
+//! Where edge triggering is missing, registration is one-shot instead: step 2 also arms the
+//! poller for the directions that have a waiter (a `modify` syscall, only when that interest
+//! is not armed already), and since one event disarms the whole descriptor, step 3 wakes the
+//! waiters of the *other* direction too, so that they re-arm their own interest.
 //!
 //! Sources are keyed in the reactor by slab slot plus a generation, so an event still in
 //! flight for a closed descriptor can never be delivered to a new source that reused the
 //! slot or the descriptor number.
+//!
+//! # Many waiters in one direction
+//!
+//! A poll-style caller ([`Registered::poll_ready`], [`Registered::poll_io`]: `AsyncRead`
+//! and friends) has one waker slot per direction, and the last task to poll is the one woken,
+//! as with every readiness API of that shape. The futures ([`Registered::ready`],
+//! [`Registered::io`]) instead each own an entry in a per-direction list of waiters, so any
+//! number of tasks may wait at once (several tasks accepting on one listener, several
+//! receiving on one UDP socket). An event wakes every waiter of its direction; the list entry
+//! belongs to its future and is removed when the future completes or is dropped, so a
+//! cancelled waiter leaves nothing behind.
 
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::os::fd::AsFd;
+use std::pin::Pin;
+use std::sync::atomic::{
+    AtomicU64,
+    Ordering::{AcqRel, Acquire},
+};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+use slab::Slab;
+
+use super::sys::Mode;
 use super::Reactor;
 
 /// Which way an operation waits.
@@ -48,14 +73,37 @@ impl Interest {
 
 #[derive(Debug, Default)]
 struct Direction {
-    /// Set by an event, cleared by an operation that got `WouldBlock`.
-    ready: bool,
-    /// The number of events seen in this direction.
-    tick: u64,
-    /// The task waiting for this direction.
+    /// The poll-style waiter of this direction (the last task to call `poll_ready`).
     waker: Option<Waker>,
-    /// Whether the poller is armed for this direction right now.
+    /// The future-style waiters, one entry per live `Ready`/`Io` future that has waited;
+    /// an entry is `None` once its waker was taken by an event, until the future polls again.
+    waiters: Slab<Option<Waker>>,
+    /// Whether the poller is armed for this direction right now (one-shot mode only).
     armed: bool,
+}
+
+impl Direction {
+    /// Whether any task waits in this direction (so the poller must be armed for it).
+    fn has_waiter(&self) -> bool {
+        self.waker.is_some() || !self.waiters.is_empty()
+    }
+
+    /// Moves every waker of this direction into `wakers`.
+    fn take_wakers(&mut self, wakers: &mut Vec<Waker>) {
+        wakers.extend(self.waker.take());
+        for (_, waiter) in self.waiters.iter_mut() {
+            wakers.extend(waiter.take());
+        }
+    }
+}
+
+/// Where a waiter keeps its waker.
+#[derive(Debug)]
+enum Slot<'a> {
+    /// The direction's single poll-style slot.
+    Poll,
+    /// An entry in the direction's waiter list, created on first use.
+    Waiter(&'a mut Option<usize>),
 }
 
 /// The reactor's record of one descriptor.
@@ -63,16 +111,28 @@ struct Direction {
 pub(crate) struct Source {
     /// The key events for this source carry: slab slot plus generation.
     pub(crate) key: usize,
-    /// Readiness and wakers, read then write.
+    /// Per direction (read, write): the number of events seen, shifted left once, with the
+    /// low bit set while the direction is ready. Atomic, so that an operation that finds its
+    /// socket ready, or that only clears readiness, takes no lock.
+    readiness: [AtomicU64; 2],
+    /// Wakers, read then write.
     dirs: Mutex<[Direction; 2]>,
 }
+
+/// The ready bit of a `readiness` word.
+const READY: u64 = 1;
 
 impl Source {
     pub(crate) fn new(key: usize) -> Source {
         Source {
             key,
+            readiness: [AtomicU64::new(0), AtomicU64::new(0)],
             dirs: Mutex::new(Default::default()),
         }
+    }
+
+    fn is_ready(&self, i: usize) -> bool {
+        self.readiness[i].load(Acquire) & READY != 0
     }
 
     fn lock(&self) -> MutexGuard<'_, [Direction; 2]> {
@@ -80,66 +140,108 @@ impl Source {
     }
 
     /// Records an event (from the driver) and collects the wakers to call.
-    pub(crate) fn dispatch(&self, readable: bool, writable: bool, wakers: &mut Vec<Waker>) {
+    pub(crate) fn dispatch(
+        &self,
+        mode: Mode,
+        readable: bool,
+        writable: bool,
+        wakers: &mut Vec<Waker>,
+    ) {
+        // Readiness first, wakers second: a waiter that registers after we took the wakers
+        // re-checks readiness under the lock and sees it (see `poll_ready`).
+        for (word, fired) in self.readiness.iter().zip([readable, writable]) {
+            if fired {
+                let _ = word.fetch_update(AcqRel, Acquire, |w| Some((w | READY).wrapping_add(2)));
+            }
+        }
         let mut dirs = self.lock();
         for (dir, fired) in dirs.iter_mut().zip([readable, writable]) {
-            dir.armed = false; // one-shot: the event disarmed every direction
             if fired {
-                dir.ready = true;
-                dir.tick = dir.tick.wrapping_add(1);
+                dir.take_wakers(wakers);
+            } else if mode == Mode::Oneshot {
+                // The event disarmed this direction too: its waiters must re-arm it.
+                dir.armed = false;
+                dir.take_wakers(wakers);
             }
-            wakers.extend(dir.waker.take());
         }
     }
 
-    /// Drops the wakers (shutdown).
+    /// Drops the wakers (shutdown, deregistration). Waiter entries stay: their futures own them.
     pub(crate) fn clear(&self) {
+        let mut dropped = Vec::new();
         for dir in self.lock().iter_mut() {
-            dir.waker = None;
+            dir.take_wakers(&mut dropped);
         }
+        drop(dropped); // outside the lock: a waker's drop may run arbitrary code
     }
 
+    /// The direction's readiness word before an operation (its event count and ready bit).
     fn tick(&self, interest: Interest) -> u64 {
-        self.lock()[interest.index()].tick
+        self.readiness[interest.index()].load(Acquire)
     }
 
+    /// Clears readiness after `WouldBlock`, unless an event arrived since `tick` was read.
     fn clear_ready(&self, interest: Interest, tick: u64) {
-        let mut dirs = self.lock();
-        let dir = &mut dirs[interest.index()];
-        if dir.tick == tick {
-            dir.ready = false;
-        }
+        let word = &self.readiness[interest.index()];
+        let _ = word.compare_exchange(tick | READY, tick & !READY, AcqRel, Acquire);
     }
 
-    /// Ready if an event arrived since readiness was last cleared; otherwise registers the
-    /// waker and arms the poller.
+    /// Ready if an event arrived since readiness was last cleared; otherwise stores the waker
+    /// in `slot` and arms the poller.
     fn poll_ready(
         &self,
         reactor: &Reactor,
         io: &impl AsFd,
         interest: Interest,
         cx: &mut Context<'_>,
+        slot: Slot<'_>,
     ) -> Poll<io::Result<()>> {
-        let mut dirs = self.lock();
         let i = interest.index();
-        if dirs[i].ready {
+        if self.is_ready(i) && matches!(slot, Slot::Poll | Slot::Waiter(None)) {
+            return Poll::Ready(Ok(())); // nothing registered: no lock needed
+        }
+        let mut dirs = self.lock();
+        if self.is_ready(i) {
+            if let Slot::Waiter(key) = slot {
+                if let Some(k) = key.take() {
+                    dirs[i].waiters.remove(k);
+                }
+            }
             return Poll::Ready(Ok(()));
         }
-        match &dirs[i].waker {
+        let is_poll = matches!(slot, Slot::Poll);
+        let stored = match slot {
+            Slot::Poll => &mut dirs[i].waker,
+            Slot::Waiter(key) => {
+                let k = *key.get_or_insert_with(|| dirs[i].waiters.insert(None));
+                &mut dirs[i].waiters[k]
+            }
+        };
+        match stored {
             Some(w) if w.will_wake(cx.waker()) => {}
-            _ => dirs[i].waker = Some(cx.waker().clone()),
+            _ => *stored = Some(cx.waker().clone()),
         }
-        if !dirs[i].armed {
-            let read = dirs[0].waker.is_some();
-            let write = dirs[1].waker.is_some();
+        if reactor.mode == Mode::Oneshot && !dirs[i].armed {
+            let read = dirs[0].has_waiter();
+            let write = dirs[1].has_waiter();
             if let Err(e) = reactor.arm(io, self.key, read, write) {
-                dirs[i].waker = None;
+                if is_poll {
+                    dirs[i].waker = None;
+                }
                 return Poll::Ready(Err(e));
             }
             dirs[0].armed = read;
             dirs[1].armed = write;
         }
         Poll::Pending
+    }
+
+    /// Removes a waiter entry (its future completed or was dropped).
+    fn remove_waiter(&self, interest: Interest, key: &mut Option<usize>) {
+        if let Some(k) = key.take() {
+            let waker = self.lock()[interest.index()].waiters.try_remove(k);
+            drop(waker);
+        }
     }
 }
 
@@ -211,13 +313,27 @@ impl<T: AsFd> Registered<T> {
 
     /// Polls until the descriptor is ready for `interest` (it may still give `WouldBlock`: the
     /// readiness is a hint, as with every readiness API).
+    ///
+    /// Only the task of the most recent call is woken; use [`Registered::ready`] for many
+    /// waiters.
+    ///
+    /// # Errors
+    ///
+    /// If the OS poller fails to arm the descriptor.
     pub fn poll_ready(&self, interest: Interest, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.source
-            .poll_ready(&self.reactor, self.get_ref(), interest, cx)
+            .poll_ready(&self.reactor, self.get_ref(), interest, cx, Slot::Poll)
     }
 
     /// Runs the non-blocking operation `op` until it does not return `WouldBlock`, waiting
     /// for readiness in between. Takes one unit of the task's cooperative budget.
+    ///
+    /// Like [`Registered::poll_ready`], only the task of the most recent call is woken; use
+    /// [`Registered::io`] when several tasks may wait in the same direction.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `op` returns other than `WouldBlock`, or a failure to arm the descriptor.
     pub fn poll_io<R>(
         &self,
         interest: Interest,
@@ -241,22 +357,210 @@ impl<T: AsFd> Registered<T> {
         }
     }
 
-    /// Waits until the descriptor may be read.
+    /// Waits until the descriptor is ready for `interest`. Any number of tasks may wait at
+    /// once; an event wakes them all.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::os::unix::net::UnixStream;
+    /// use goro_runtime::reactor::{Interest, Registered};
+    ///
+    /// goro_runtime::block_on(async {
+    ///     let (a, mut b) = UnixStream::pair().unwrap();
+    ///     a.set_nonblocking(true).unwrap();
+    ///     let a = Registered::new(a).unwrap();
+    ///     b.write_all(b"!").unwrap();
+    ///     a.ready(Interest::Read).await.unwrap();
+    /// });
+    /// ```
     ///
     /// # Errors
     ///
     /// If the OS poller fails to arm the descriptor.
-    pub async fn readable(&self) -> io::Result<()> {
-        futures_lite::future::poll_fn(|cx| self.poll_ready(Interest::Read, cx)).await
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future removes its waiter and consumes no readiness.
+    pub fn ready(&self, interest: Interest) -> Ready<'_, T> {
+        Ready {
+            registered: self,
+            interest,
+            key: None,
+        }
     }
 
-    /// Waits until the descriptor may be written.
+    /// Runs the non-blocking operation `op` until it does not return `WouldBlock`, waiting for
+    /// readiness in between; the future form of [`Registered::poll_io`], for which any number
+    /// of tasks may wait at once. Takes one unit of the task's cooperative budget per poll.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    /// use goro_runtime::reactor::{Interest, Registered};
+    ///
+    /// goro_runtime::block_on(async {
+    ///     let (a, mut b) = UnixStream::pair().unwrap();
+    ///     a.set_nonblocking(true).unwrap();
+    ///     let a = Registered::new(a).unwrap();
+    ///     b.write_all(b"hi").unwrap();
+    ///     let mut buf = [0; 2];
+    ///     let n = a.io(Interest::Read, |mut s| s.read(&mut buf)).await.unwrap();
+    ///     assert_eq!(&buf[..n], b"hi");
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// Whatever `op` returns other than `WouldBlock`, or a failure to arm the descriptor.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it completes is safe: `op` either ran to a result that the
+    /// future returned, or returned `WouldBlock` and did nothing.
+    pub fn io<R, F>(&self, interest: Interest, op: F) -> Io<'_, T, F>
+    where
+        F: FnMut(&T) -> io::Result<R>,
+    {
+        Io {
+            registered: self,
+            interest,
+            key: None,
+            op,
+        }
+    }
+
+    /// Waits until the descriptor may be read. Any number of tasks may wait at once.
     ///
     /// # Errors
     ///
     /// If the OS poller fails to arm the descriptor.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.ready(Interest::Read).await
+    }
+
+    /// Waits until the descriptor may be written. Any number of tasks may wait at once.
+    ///
+    /// # Errors
+    ///
+    /// If the OS poller fails to arm the descriptor.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
     pub async fn writable(&self) -> io::Result<()> {
-        futures_lite::future::poll_fn(|cx| self.poll_ready(Interest::Write, cx)).await
+        self.ready(Interest::Write).await
+    }
+
+    fn poll_waiter(
+        &self,
+        interest: Interest,
+        cx: &mut Context<'_>,
+        key: &mut Option<usize>,
+    ) -> Poll<io::Result<()>> {
+        self.source.poll_ready(
+            &self.reactor,
+            self.get_ref(),
+            interest,
+            cx,
+            Slot::Waiter(key),
+        )
+    }
+}
+
+/// The future of [`Registered::ready`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Ready<'a, T: AsFd> {
+    /// The descriptor waited on.
+    registered: &'a Registered<T>,
+    /// The direction waited for.
+    interest: Interest,
+    /// This future's entry in the direction's waiter list, once it has waited.
+    key: Option<usize>,
+}
+
+impl<T: AsFd> Future for Ready<'_, T> {
+    type Output = io::Result<()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.registered
+            .poll_waiter(this.interest, cx, &mut this.key)
+    }
+}
+
+impl<T: AsFd> Drop for Ready<'_, T> {
+    fn drop(&mut self) {
+        self.registered
+            .source
+            .remove_waiter(self.interest, &mut self.key);
+    }
+}
+
+impl<T: AsFd> fmt::Debug for Ready<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ready")
+            .field("interest", &self.interest)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Registered::io`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Io<'a, T: AsFd, F> {
+    /// The descriptor operated on.
+    registered: &'a Registered<T>,
+    /// The direction the operation waits for.
+    interest: Interest,
+    /// This future's entry in the direction's waiter list, once it has waited.
+    key: Option<usize>,
+    /// The non-blocking operation.
+    op: F,
+}
+
+impl<T: AsFd, R, F: FnMut(&T) -> io::Result<R> + Unpin> Future for Io<'_, T, F> {
+    type Output = io::Result<R>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
+        let this = self.get_mut();
+        if goro_sync::coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let (registered, interest) = (this.registered, this.interest);
+        loop {
+            let tick = registered.source.tick(interest);
+            match (this.op)(registered.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    registered.source.clear_ready(interest, tick);
+                }
+                res => {
+                    registered.source.remove_waiter(interest, &mut this.key);
+                    return Poll::Ready(res);
+                }
+            }
+            if let Err(e) = std::task::ready!(registered.poll_waiter(interest, cx, &mut this.key)) {
+                return Poll::Ready(Err(e));
+            }
+        }
+    }
+}
+
+impl<T: AsFd, F> Drop for Io<'_, T, F> {
+    fn drop(&mut self) {
+        self.registered
+            .source
+            .remove_waiter(self.interest, &mut self.key);
+    }
+}
+
+impl<T: AsFd, F> fmt::Debug for Io<'_, T, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Io")
+            .field("interest", &self.interest)
+            .finish_non_exhaustive()
     }
 }
 

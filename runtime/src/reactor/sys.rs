@@ -10,17 +10,44 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd};
 
-use polling::{Event, Poller};
+use polling::{Event, PollMode, Poller};
 
-/// Adds `io` to `poller` under `key`, with no interest yet (it is armed on demand).
-pub(crate) fn register(poller: &Poller, io: &impl AsFd, key: usize) -> io::Result<()> {
+/// How descriptors are registered: edge-triggered where the OS supports it (epoll, kqueue),
+/// one-shot elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Registered once for both directions; an event comes on every readiness change and
+    /// nothing is ever re-armed (no syscall per wait).
+    Edge,
+    /// Registered with no interest; each wait arms its directions, each event disarms all.
+    Oneshot,
+}
+
+/// The mode this poller supports best.
+pub(crate) fn mode(poller: &Poller) -> Mode {
+    if poller.supports_edge() {
+        Mode::Edge
+    } else {
+        Mode::Oneshot
+    }
+}
+
+/// Adds `io` to `poller` under `key`: in edge mode for both directions at once, in one-shot
+/// mode with no interest yet (it is armed on demand).
+pub(crate) fn register(poller: &Poller, io: &impl AsFd, key: usize, mode: Mode) -> io::Result<()> {
+    let fd = io.as_fd().as_raw_fd();
     // SAFETY: the caller (`Registered::new`) keeps `io` alive inside the `Registered` and
     // calls `deregister` in its `Drop` before `io` is dropped, so the descriptor is removed
     // from the poller before it can be closed.
-    unsafe { poller.add(io.as_fd().as_raw_fd(), Event::none(key)) }
+    unsafe {
+        match mode {
+            Mode::Edge => poller.add_with_mode(fd, Event::all(key), PollMode::Edge),
+            Mode::Oneshot => poller.add(fd, Event::none(key)),
+        }
+    }
 }
 
-/// Arms (or re-arms: interest is one-shot) `io` for the given directions.
+/// Arms (or re-arms: interest is one-shot) `io` for the given directions. One-shot mode only.
 pub(crate) fn arm(
     poller: &Poller,
     io: &impl AsFd,

@@ -1,0 +1,468 @@
+//! [`TcpStream`]: a TCP connection on the reactor.
+
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut, Write};
+use std::net::{self, Shutdown, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_lite::io::{AsyncRead, AsyncWrite};
+
+use crate::addr::{self, ToSocketAddrs};
+use crate::async_fd::{poll_read, poll_read_vectored};
+use crate::socket::{self, Connect};
+use crate::{Async, OwnedReadHalf, OwnedWriteHalf};
+
+/// A TCP connection: Go's `net.Conn` from `net.Dial("tcp", addr)`.
+///
+/// It implements futures-io's [`AsyncRead`] and [`AsyncWrite`] (vectored writes included),
+/// both by value and through `&TcpStream`, so one task may read while another writes; or
+/// split it with [`TcpStream::into_split`]. Each read or write takes one unit of the task's
+/// cooperative budget.
+///
+/// ```
+/// use futures_lite::{AsyncReadExt, AsyncWriteExt};
+/// use goro_net::{TcpListener, TcpStream};
+///
+/// # goro_runtime::block_on(async {
+/// let listener = TcpListener::bind("127.0.0.1:0").await?;
+/// let mut client = TcpStream::connect(listener.local_addr()?).await?;
+/// let (mut server, _) = listener.accept().await?;
+/// client.write_all(b"ping").await?;
+/// let mut buf = [0; 4];
+/// server.read_exact(&mut buf).await?;
+/// assert_eq!(&buf, b"ping");
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+///
+/// # Faults
+///
+/// Every fault is an `io::Error` (or EOF) returned to the caller: a refused connection is
+/// `ConnectionRefused`; a peer that reset the connection gives `ConnectionReset` on read; a
+/// write after the peer closed gives `BrokenPipe` or `ConnectionReset`, never SIGPIPE (goro
+/// sends with MSG_NOSIGNAL, vectored writes too); a peer that shut down its side gives reads
+/// of 0 bytes (EOF) while writes still work.
+pub struct TcpStream {
+    /// The connected socket, registered.
+    io: Async<net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Opens a TCP connection to `addr`: Go's `net.Dial("tcp", addr)`.
+    ///
+    /// A host name is resolved on the blocking pool; each resolved address is then tried in
+    /// order until one connects. The handshake itself waits in the reactor, so it never
+    /// blocks a worker; bound it with `goro::time::timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// # goro_runtime::block_on(async {
+    /// let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let port = listener.local_addr()?.port();
+    /// let stream = goro_runtime::time::timeout(
+    ///     Duration::from_secs(5),
+    ///     goro_net::TcpStream::connect(("localhost", port)),
+    /// )
+    /// .await
+    /// .expect("connected in time")?;
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// If the name does not resolve, or no address connects: the last address's error
+    /// (`ConnectionRefused`, `TimedOut`, `NetworkUnreachable`, ...).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future closes the half-open socket.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        addr::each_addr(addr, connect_one).await
+    }
+
+    pub(crate) fn from_nonblocking(stream: net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            io: Async::new_nonblocking(stream)?,
+        })
+    }
+
+    /// Wraps a connected std stream (made non-blocking here) in the reactor.
+    ///
+    /// ```
+    /// # goro_runtime::block_on(async {
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    /// let std_stream = std::net::TcpStream::connect(listener.local_addr()?)?;
+    /// let stream = goro_net::TcpStream::from_std(std_stream)?;
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// If the socket cannot be made non-blocking or registered.
+    pub fn from_std(stream: net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        TcpStream::from_nonblocking(stream)
+    }
+
+    /// The address of the remote end.
+    ///
+    /// ```
+    /// # goro_runtime::block_on(async {
+    /// let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let stream = goro_net::TcpStream::connect(listener.local_addr()?).await?;
+    /// assert_eq!(stream.peer_addr()?, listener.local_addr()?);
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` once the connection is gone.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// The address of the local end.
+    ///
+    /// ```
+    /// # goro_runtime::block_on(async {
+    /// let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let stream = goro_net::TcpStream::connect(listener.local_addr()?).await?;
+    /// assert!(stream.local_addr()?.ip().is_loopback());
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// What `getsockname(2)` reports.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// Sets TCP_NODELAY: small writes are sent at once instead of being coalesced (Nagle's
+    /// algorithm off). Go sets it on every connection; goro, like std and tokio, leaves the
+    /// OS default (off) until asked.
+    ///
+    /// ```
+    /// # goro_runtime::block_on(async {
+    /// # let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let stream = goro_net::TcpStream::connect(listener.local_addr()?).await?;
+    /// stream.set_nodelay(true)?;
+    /// assert!(stream.nodelay()?);
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` reports.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.io.get_ref().set_nodelay(nodelay)
+    }
+
+    /// Whether TCP_NODELAY is set (see [`TcpStream::set_nodelay`]).
+    ///
+    /// # Errors
+    ///
+    /// What `getsockopt(2)` reports.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.io.get_ref().nodelay()
+    }
+
+    /// Sets the IP time-to-live of this connection's packets.
+    ///
+    /// ```
+    /// # goro_runtime::block_on(async {
+    /// # let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let stream = goro_net::TcpStream::connect(listener.local_addr()?).await?;
+    /// stream.set_ttl(7)?;
+    /// assert_eq!(stream.ttl()?, 7);
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// What `setsockopt(2)` reports.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+
+    /// The IP time-to-live (see [`TcpStream::set_ttl`]).
+    ///
+    /// # Errors
+    ///
+    /// What `getsockopt(2)` reports.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
+
+    /// Receives data without removing it from the queue: the next read sees it again.
+    /// Waits until at least one byte (or EOF) is there.
+    ///
+    /// ```
+    /// use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// # goro_runtime::block_on(async {
+    /// # let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let mut client = goro_net::TcpStream::connect(listener.local_addr()?).await?;
+    /// let (mut server, _) = listener.accept().await?;
+    /// client.write_all(b"abc").await?;
+    /// let mut buf = [0; 3];
+    /// let n = server.peek(&mut buf).await?;
+    /// assert_eq!(&buf[..n], &b"abc"[..n]);
+    /// server.read_exact(&mut buf).await?; // still there
+    /// assert_eq!(&buf, b"abc");
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// What `recv(2)` reports, `ConnectionReset` for one.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it consumes nothing.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.read_with(|s| s.peek(buf)).await
+    }
+
+    /// Shuts down the read side, the write side, or both. Shutting down the write side sends
+    /// FIN: the peer reads EOF but may still send, and this side may still read (half-close).
+    ///
+    /// ```
+    /// use std::net::Shutdown;
+    /// use futures_lite::AsyncReadExt;
+    ///
+    /// # goro_runtime::block_on(async {
+    /// # let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let client = goro_net::TcpStream::connect(listener.local_addr()?).await?;
+    /// let (mut server, _) = listener.accept().await?;
+    /// client.shutdown(Shutdown::Write)?;
+    /// let mut rest = Vec::new();
+    /// assert_eq!(server.read_to_end(&mut rest).await?, 0); // EOF
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `NotConnected` if the connection is already gone.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get_ref().shutdown(how)
+    }
+
+    /// Takes the socket's pending error (SO_ERROR), if any.
+    ///
+    /// # Errors
+    ///
+    /// What `getsockopt(2)` reports.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
+    /// Waits until the stream may be read. Any number of tasks may wait.
+    ///
+    /// # Errors
+    ///
+    /// If the OS poller fails to arm the descriptor.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.readable().await
+    }
+
+    /// Waits until the stream may be written. Any number of tasks may wait.
+    ///
+    /// # Errors
+    ///
+    /// If the OS poller fails to arm the descriptor.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.writable().await
+    }
+
+    /// Splits the stream into a read half and a write half that two tasks can own.
+    ///
+    /// Dropping (or closing) the write half shuts down the write side, as tokio's does: the
+    /// peer reads EOF. [`OwnedReadHalf::reunite`] puts the halves back together.
+    ///
+    /// ```
+    /// use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// # goro_runtime::block_on(async {
+    /// # let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let client = goro_net::TcpStream::connect(listener.local_addr()?).await?;
+    /// let (server, _) = listener.accept().await?;
+    /// let (mut rd, mut wr) = server.into_split();
+    /// let echo = goro_runtime::spawn(async move {
+    ///     let mut buf = [0; 5];
+    ///     rd.read_exact(&mut buf).await?;
+    ///     std::io::Result::Ok(buf)
+    /// });
+    /// let (mut crd, mut cwr) = client.into_split();
+    /// cwr.write_all(b"hello").await?;
+    /// assert_eq!(&echo.await.unwrap()?, b"hello");
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        crate::tcp::split::split(Arc::new(self))
+    }
+
+    pub(crate) fn poll_read_ref(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        poll_read(&self.io, cx, buf)
+    }
+
+    pub(crate) fn poll_read_vectored_ref(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        poll_read_vectored(&self.io, cx, bufs)
+    }
+
+    pub(crate) fn poll_write_ref(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        // std's `write` sends with MSG_NOSIGNAL.
+        self.io.poll_write_with(cx, |mut s| s.write(buf))
+    }
+
+    pub(crate) fn poll_write_vectored_ref(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.io
+            .poll_write_with(cx, |s| socket::send_vectored(s, bufs))
+    }
+}
+
+/// Connects to one address: a non-blocking `connect`, then a wait for writability.
+async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
+    let fd = socket::tcp_socket(&addr)?;
+    let state = socket::start_connect(&fd, &addr)?;
+    let stream = TcpStream::from_nonblocking(net::TcpStream::from(fd))?;
+    if state != Connect::Done {
+        stream.io.write_with(|s| socket::finish_connect(s)).await?;
+    }
+    Ok(stream)
+}
+
+impl AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_ref(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_vectored_ref(cx, bufs)
+    }
+}
+
+impl AsyncRead for &TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_ref(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_read_vectored_ref(cx, bufs)
+    }
+}
+
+/// `poll_close` shuts down the write side (the peer reads EOF); `poll_flush` has nothing to
+/// do: a socket has no user-space buffer.
+impl AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_ref(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored_ref(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown(Shutdown::Write))
+    }
+}
+
+impl AsyncWrite for &TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_ref(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored_ref(cx, bufs)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.shutdown(Shutdown::Write))
+    }
+}
+
+impl AsFd for TcpStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.as_fd()
+    }
+}
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_raw_fd()
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.io.get_ref().fmt(f)
+    }
+}
