@@ -1,7 +1,7 @@
 //! goro beside tokio and smol: regenerates `BENCHMARKS.md` at the workspace root.
 //!
 //! ```sh
-//! cargo bench -p goro-benches --bench compare                        # full run, 2–7 minutes
+//! cargo bench -p goro-benches --bench compare                        # full run, 5–10 minutes
 //! GORO_BENCH_QUICK=1 cargo bench -p goro-benches --bench compare     # smoke test
 //! GORO_BENCH_ONLY=sleepers,yield_many cargo bench -p goro-benches --bench compare
 //! ```
@@ -38,7 +38,15 @@ const COMMAND: &str = "cargo bench -p goro-benches --bench compare";
 const OUT_ENV: &str = "GORO_BENCH_OUT";
 
 /// The peer crates whose versions the report lists (read from `Cargo.lock`).
-const PEER_CRATES: [&str; 5] = ["tokio", "smol", "async-executor", "async-io", "blocking"];
+const PEER_CRATES: [&str; 7] = [
+    "tokio",
+    "smol",
+    "async-executor",
+    "async-io",
+    "blocking",
+    "async-channel",
+    "async-lock",
+];
 
 fn main() {
     match parse_args(std::env::args().skip(1)) {
@@ -111,7 +119,7 @@ fn run_all(exes: &BTreeMap<Allocator, PathBuf>, mode: Mode, workloads: &[Workloa
                     };
                     let busy = background.map_or(-1.0, |b| b * 100.0);
                     eprintln!(
-                        "[{rep}/{reps}] {w:<14} {c:<5} {a:<8} {shown}  ({:.1} s, others used {busy:.0}% CPU before)",
+                        "[{rep}/{reps}] {w:<22} {c:<5} {a:<8} {shown}  ({:.1} s, others used {busy:.0}% CPU before)",
                         start.elapsed().as_secs_f64()
                     );
                     results.record(w, c, a, Sample { value, background });

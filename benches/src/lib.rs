@@ -32,7 +32,8 @@
 //! # Modules
 //!
 //! - [`plan`]: the workloads, their sizes, units and goro's targets; runtimes; allocators.
-//! - [`latch`]: a countdown future that any executor can await (goro has no WaitGroup yet).
+//! - [`latch`]: a countdown future that any executor can await, so the spawn workloads
+//!   measure spawning alike on every runtime (the `waitgroup` row measures each one's idiom).
 //! - [`child`]: running one measurement in a child process, with a time limit.
 //! - [`artifacts`]: building the two bench binaries and finding their paths.
 //! - [`machine`]: CPU, kernel, rustc, RSS, load average.

@@ -28,9 +28,33 @@ pub const SLEEP: Duration = Duration::from_millis(100);
 /// accept queue; more than any runtime's worker count, so the pool must grow.
 pub const BLOCKING_IN_FLIGHT: usize = 64;
 
+/// `mpmc`: tasks sending into the one channel.
+pub const MPMC_PRODUCERS: usize = 4;
+
+/// `mpmc`: tasks receiving from the one channel.
+pub const MPMC_CONSUMERS: usize = 4;
+
+/// `mpmc`: the channel's capacity. Small against the 1M values, so producers do wait on a full
+/// buffer and consumers on an empty one, as in a pipeline stage; not 0 or 1, which the
+/// `ping_pong` rows measure.
+pub const MPMC_CAPACITY: usize = 64;
+
 /// `cpu_parallel`: the matrices are `MATRIX_SIZE × MATRIX_SIZE` f64, one task per row of the
 /// product (~90k multiply-adds per task: coarse enough that scheduling costs little).
 pub const MATRIX_SIZE: usize = 300;
+
+/// What the four ping_pong rows share, for their descriptions.
+const PING_PONG: &str = "two tasks pass a counter back and forth 200k times over a pair of \
+    channels (one each way), one of them incrementing it, every reply checked; time per round \
+    trip";
+
+/// The peers' ping_pong numbers measured earlier on this machine (not by this harness).
+const PING_PONG_EARLIER: &str = "Earlier on this machine, across workers: tokio 638, smol 615, \
+    Go 531 ns";
+
+/// The peers' one-worker ping_pong numbers measured earlier on this machine.
+const PING_PONG_ONE_EARLIER: &str = "Earlier on this machine, on one worker: tokio 348, smol \
+    517, Go 468 ns";
 
 /// Full run or smoke test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,22 +122,44 @@ pub enum Workload {
     BlockingPool,
     /// 300×300 f64 matmul, one task per row; speedup over the sequential loop.
     CpuParallel,
+    /// Two tasks pass a value back and forth over two channels of capacity 0 (the peers have
+    /// none: they use capacity 1); ns per round trip.
+    PingPongCap0,
+    /// The same over two channels of capacity 1.
+    PingPongCap1,
+    /// [`Workload::PingPongCap0`] with every runtime on one worker thread.
+    PingPongCap0OneWorker,
+    /// [`Workload::PingPongCap1`] with every runtime on one worker thread.
+    PingPongCap1OneWorker,
+    /// [`MPMC_PRODUCERS`] × [`MPMC_CONSUMERS`] tasks pass 1M values through one channel;
+    /// millions of values per second.
+    Mpmc,
+    /// 8 tasks × 200k lock/unlock of one mutex; ns per lock.
+    MutexContention,
+    /// 100k tasks spawned and waited for; ns per task.
+    WaitGroup,
+    /// 1M selects over two channels that always have a value; ns per select.
+    Select2,
+    /// RSS growth per task with 1M tasks each parked in `recv` on its own bounded(1) channel;
+    /// bytes per task.
+    ChanMemory,
 }
 
 /// How many of what a workload runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Size {
-    /// Tasks (spawn_many, spawn_remote, sleepers, idle_memory, yield_many), chain depth
-    /// (chained_spawn), calls (blocking_pool) or matrix rows (cpu_parallel).
+    /// Tasks (spawn_many, spawn_remote, sleepers, idle_memory, yield_many, mutex_contention,
+    /// waitgroup, chan_memory), chain depth (chained_spawn), calls (blocking_pool), matrix rows
+    /// (cpu_parallel), round trips (ping_pong), values (mpmc) or selects (select2).
     pub count: usize,
-    /// Yields per task (yield_many), chains (chained_spawn), timed rounds (cpu_parallel);
-    /// 1 elsewhere.
+    /// Yields per task (yield_many), chains (chained_spawn), timed rounds (cpu_parallel),
+    /// locks per task (mutex_contention); 1 elsewhere.
     pub repeat: usize,
 }
 
 impl Workload {
     /// Every workload, in table order.
-    pub const ALL: [Workload; 8] = [
+    pub const ALL: [Workload; 17] = [
         Workload::SpawnMany,
         Workload::SpawnRemote,
         Workload::YieldMany,
@@ -122,6 +168,15 @@ impl Workload {
         Workload::IdleMemory,
         Workload::BlockingPool,
         Workload::CpuParallel,
+        Workload::PingPongCap0,
+        Workload::PingPongCap1,
+        Workload::PingPongCap0OneWorker,
+        Workload::PingPongCap1OneWorker,
+        Workload::Mpmc,
+        Workload::MutexContention,
+        Workload::WaitGroup,
+        Workload::Select2,
+        Workload::ChanMemory,
     ];
 
     /// The snake_case name used on the command line and in the tables.
@@ -135,6 +190,15 @@ impl Workload {
             Workload::IdleMemory => "idle_memory",
             Workload::BlockingPool => "blocking_pool",
             Workload::CpuParallel => "cpu_parallel",
+            Workload::PingPongCap0 => "ping_pong_cap0",
+            Workload::PingPongCap1 => "ping_pong_cap1",
+            Workload::PingPongCap0OneWorker => "ping_pong_cap0_1worker",
+            Workload::PingPongCap1OneWorker => "ping_pong_cap1_1worker",
+            Workload::Mpmc => "mpmc",
+            Workload::MutexContention => "mutex_contention",
+            Workload::WaitGroup => "waitgroup",
+            Workload::Select2 => "select2",
+            Workload::ChanMemory => "chan_memory",
         }
     }
 
@@ -146,19 +210,51 @@ impl Workload {
     /// The unit of the number the workload reports.
     pub fn unit(self) -> &'static str {
         match self {
-            Workload::SpawnMany | Workload::SpawnRemote => "ns/task",
+            Workload::SpawnMany | Workload::SpawnRemote | Workload::WaitGroup => "ns/task",
             Workload::YieldMany => "ns/yield",
             Workload::ChainedSpawn => "ns/hop",
             Workload::Sleepers => "ms wall",
-            Workload::IdleMemory => "bytes/task",
+            Workload::IdleMemory | Workload::ChanMemory => "bytes/task",
             Workload::BlockingPool => "ns/call",
             Workload::CpuParallel => "× speedup",
+            Workload::PingPongCap0 | Workload::PingPongCap0OneWorker => {
+                "ns/round trip (peers: cap 1)"
+            }
+            Workload::PingPongCap1 | Workload::PingPongCap1OneWorker => "ns/round trip",
+            Workload::Mpmc => "M values/s",
+            Workload::MutexContention => "ns/lock",
+            Workload::Select2 => "ns/select",
         }
     }
 
-    /// Whether a bigger number is better (only for the speedup).
+    /// Whether a bigger number is better (the speedup and the throughput).
     pub fn higher_is_better(self) -> bool {
-        self == Workload::CpuParallel
+        matches!(self, Workload::CpuParallel | Workload::Mpmc)
+    }
+
+    /// The worker threads each runtime gets for this workload: one for the `_1worker` rows,
+    /// `cores` (one per logical core) for the others.
+    ///
+    /// ```
+    /// use goro_benches::Workload;
+    ///
+    /// assert_eq!(Workload::PingPongCap0OneWorker.workers(2), 1);
+    /// assert_eq!(Workload::PingPongCap0.workers(2), 2);
+    /// ```
+    pub fn workers(self, cores: usize) -> usize {
+        match self {
+            Workload::PingPongCap0OneWorker | Workload::PingPongCap1OneWorker => 1,
+            _ => cores,
+        }
+    }
+
+    /// The capacity of the ping_pong rows' channels, as goro gets it (peers get at least 1).
+    pub fn ping_pong_capacity(self) -> Option<usize> {
+        match self {
+            Workload::PingPongCap0 | Workload::PingPongCap0OneWorker => Some(0),
+            Workload::PingPongCap1 | Workload::PingPongCap1OneWorker => Some(1),
+            _ => None,
+        }
     }
 
     /// The size of the workload in `mode`.
@@ -171,13 +267,22 @@ impl Workload {
     /// ```
     pub fn size(self, mode: Mode) -> Size {
         let (count, repeat) = match self {
-            Workload::SpawnMany | Workload::IdleMemory => (mode.scale(1_000_000), 1),
+            Workload::SpawnMany | Workload::IdleMemory | Workload::ChanMemory => {
+                (mode.scale(1_000_000), 1)
+            }
             Workload::SpawnRemote => (mode.scale(200_000), 1),
             Workload::YieldMany => (200, mode.scale(1000)),
             Workload::ChainedSpawn => (1000, mode.scale(200)),
             Workload::Sleepers => (mode.scale(100_000), 1),
             Workload::BlockingPool => (mode.scale(1000), 1),
             Workload::CpuParallel => (MATRIX_SIZE, mode.scale(10)),
+            Workload::PingPongCap0
+            | Workload::PingPongCap1
+            | Workload::PingPongCap0OneWorker
+            | Workload::PingPongCap1OneWorker => (mode.scale(200_000), 1),
+            Workload::Mpmc | Workload::Select2 => (mode.scale(1_000_000), 1),
+            Workload::MutexContention => (8, mode.scale(200_000)),
+            Workload::WaitGroup => (mode.scale(100_000), 1),
         };
         Size { count, repeat }
     }
@@ -212,6 +317,54 @@ impl Workload {
                 "{MATRIX_SIZE}×{MATRIX_SIZE} f64 matmul, one task per row, result checked \
                  bit for bit; sequential time / parallel time over 10 alternating rounds"
             ),
+            Workload::PingPongCap0 => format!(
+                "{PING_PONG}. goro's channels are unbuffered (`bounded(0)`, Go's `make(chan T)`); \
+                 tokio and smol have no capacity 0 and use capacity 1 (`mpsc::channel(1)`, \
+                 `async_channel::bounded(1)`). {PING_PONG_EARLIER}"
+            ),
+            Workload::PingPongCap1 => format!(
+                "{PING_PONG}. Channels of capacity 1 (goro `bounded(1)`, tokio `mpsc::channel(1)`, \
+                 smol `async_channel::bounded(1)`). {PING_PONG_EARLIER}"
+            ),
+            Workload::PingPongCap0OneWorker => format!(
+                "`ping_pong_cap0` with every runtime on one worker thread (tokio: multi-thread \
+                 runtime with 1 worker, not `current_thread`, to stay like for like). \
+                 {PING_PONG_ONE_EARLIER}"
+            ),
+            Workload::PingPongCap1OneWorker => format!(
+                "`ping_pong_cap1` with every runtime on one worker thread. {PING_PONG_ONE_EARLIER}"
+            ),
+            Workload::Mpmc => format!(
+                "{MPMC_PRODUCERS} producer tasks send 250k values each into one channel of \
+                 capacity {MPMC_CAPACITY}, {MPMC_CONSUMERS} consumer tasks receive them until it \
+                 closes; every value checked to arrive exactly once; millions of values per \
+                 second. tokio's `mpsc::Receiver` has one owner, so its consumers share it \
+                 behind a `tokio::sync::Mutex` (the tokio idiom); goro's and async-channel's \
+                 receivers are cloned"
+            ),
+            Workload::MutexContention => "8 tasks each lock one mutex 200k times and add 1 to \
+                the counter it guards (goro `sync::Mutex`, tokio `sync::Mutex`, which hands the \
+                lock over fairly, smol `async_lock::Mutex`); the total is checked; time per \
+                lock. Earlier on this machine: tokio 256, smol 98, Go 27.5 ns"
+                .into(),
+            Workload::WaitGroup => "100k tiny tasks spawned from a task and waited for, each \
+                counted; time from the first spawn until the wait returns, per task. goro: \
+                `WaitGroup` (`add(n)` once, `done()` in each task); tokio: an atomic countdown \
+                and a `Notify` the last task fires; smol: each task holds a clone of an \
+                `async_channel` sender and the waiter receives until the channel closes (the \
+                fastest of each peer's idioms, see `benches/shared/locks.rs`). Earlier on this \
+                machine: tokio 1457, smol 450, Go 316 ns"
+                .into(),
+            Workload::Select2 => "one task selects 1M times over two channels prefilled with \
+                1M values each, so both are ready at every select (goro `select!`, tokio \
+                `tokio::select!`, smol `futures_lite::future::race`: all three pick among ready \
+                arms at random); every value checked to arrive once and in order; time per \
+                select"
+                .into(),
+            Workload::ChanMemory => "1M tasks each create a bounded(1) channel, keep its \
+                sender and wait in `recv` for ever; growth of VmRSS per task. Earlier on this \
+                machine: tokio 447, smol 1132, Go 2842 bytes"
+                .into(),
         }
     }
 
@@ -220,7 +373,9 @@ impl Workload {
         match self {
             Workload::Sleepers => Target::AtMost(120.0),
             Workload::IdleMemory => Target::AtMost(128.0),
+            Workload::ChanMemory => Target::AtMost(256.0),
             Workload::CpuParallel => Target::AtLeast(1.9),
+            Workload::Mpmc => Target::AtLeastTimesBestPeer(1.25),
             _ => Target::TimesBestPeer(0.8),
         }
     }
@@ -237,6 +392,8 @@ impl fmt::Display for Workload {
 pub enum Target {
     /// At most this fraction of the best (lowest) peer number.
     TimesBestPeer(f64),
+    /// At least this multiple of the best (highest) peer number.
+    AtLeastTimesBestPeer(f64),
     /// At most this absolute number.
     AtMost(f64),
     /// At least this absolute number.
@@ -255,6 +412,7 @@ impl Target {
     pub fn describe(self) -> String {
         match self {
             Target::TimesBestPeer(f) => format!("≤ {f} × best peer"),
+            Target::AtLeastTimesBestPeer(f) => format!("≥ {f} × best peer"),
             Target::AtMost(v) => format!("≤ {v}"),
             Target::AtLeast(v) => format!("≥ {v}"),
         }
@@ -277,6 +435,10 @@ impl Target {
             Target::TimesBestPeer(f) => {
                 let best = peers.iter().flatten().copied().reduce(f64::min)?;
                 Some(goro <= f * best)
+            }
+            Target::AtLeastTimesBestPeer(f) => {
+                let best = peers.iter().flatten().copied().reduce(f64::max)?;
+                Some(goro >= f * best)
             }
             Target::AtMost(v) => Some(goro <= v),
             Target::AtLeast(v) => Some(goro >= v),
@@ -417,6 +579,29 @@ mod tests {
             }
         );
         assert_eq!(Workload::CpuParallel.size(Mode::Quick).count, MATRIX_SIZE);
+    }
+
+    #[test]
+    fn throughput_target_is_relative_to_the_fastest_peer() {
+        let t = Workload::Mpmc.target();
+        assert_eq!(t.met(Some(12.5), &[Some(10.0), Some(4.0)]), Some(true));
+        assert_eq!(t.met(Some(12.4), &[Some(10.0), Some(4.0)]), Some(false));
+        assert!(Workload::Mpmc.higher_is_better());
+    }
+
+    #[test]
+    fn only_the_one_worker_rows_shrink_the_runtime() {
+        let one: Vec<_> = Workload::ALL
+            .into_iter()
+            .filter(|w| w.workers(2) == 1)
+            .collect();
+        assert_eq!(
+            one,
+            [
+                Workload::PingPongCap0OneWorker,
+                Workload::PingPongCap1OneWorker
+            ]
+        );
     }
 
     #[test]

@@ -371,9 +371,11 @@ fn how_to_read() -> String {
         "Each number is the median of the repetitions; each repetition ran in a fresh \
          process, and the parent interleaved them (repetition → workload → runtime → \
          allocator) so that a slow moment of the shared machine hits every runtime alike. \
-         Every runtime gets one worker thread per logical core. The ratios divide goro's \
-         number by the peer's: below 1 is better for times and bytes, above 1 for the \
-         speedup. `FAILED` means a repetition crashed, hung or failed its own check (see \
+         Every runtime gets one worker thread per logical core, except in the `_1worker` rows, \
+         where each gets one. The ratios divide goro's number by the peer's: below 1 is better \
+         for times and bytes, above 1 for the speedup and the values per second. Numbers \
+         \"earlier on this machine\" were measured before, outside this harness (Go's among \
+         them); the targets compare with tokio and smol as measured here. `FAILED` means a repetition crashed, hung or failed its own check (see \
          Failures).\n\n",
     );
     for w in Workload::ALL {

@@ -1,7 +1,10 @@
 //! The child side of the harness, shared by both bench binaries through `#[path]`: each
 //! binary is built with its own global allocator and runs the same workloads.
 
+mod channels;
 mod contenders;
+mod locks;
+mod sync_workloads;
 mod workloads;
 
 use std::io::Write;
@@ -11,7 +14,9 @@ use std::thread;
 use goro_benches::child::{result_line, WATCHDOG};
 use goro_benches::{machine, Allocator, Contender, Mode, Workload};
 
-use contenders::{AsyncRuntime, Goro, Smol, Tokio};
+use channels::Channels;
+use contenders::{Goro, Smol, Tokio};
+use locks::Locks;
 
 /// Measures `workload` on `runtime` once and prints the result line; the process runs on
 /// `allocator` (the caller's global allocator). Any panic, in a task or not, aborts the
@@ -19,7 +24,7 @@ use contenders::{AsyncRuntime, Goro, Smol, Tokio};
 pub fn child_main(allocator: Allocator, workload: Workload, runtime: Contender) {
     start_watchdog(workload, runtime);
     abort_on_panic();
-    let workers = machine::cores();
+    let workers = workload.workers(machine::cores());
     let size = workload.size(Mode::from_env());
     let value = match runtime {
         Contender::Goro => measure::<Goro>(workload, size, workers),
@@ -36,7 +41,7 @@ pub fn child_main(allocator: Allocator, workload: Workload, runtime: Contender) 
 }
 
 /// Starts the runtime, measures, then shuts the runtime down (a hang there fails too).
-fn measure<R: AsyncRuntime>(
+fn measure<R: Locks + Channels>(
     workload: Workload,
     size: goro_benches::plan::Size,
     workers: usize,

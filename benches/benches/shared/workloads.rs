@@ -1,4 +1,5 @@
-//! The eight workloads, each written once against [`AsyncRuntime`].
+//! The runtime workloads, each written once against [`AsyncRuntime`], and the dispatch to
+//! every workload (those of the coordination primitives are in `sync_workloads.rs`).
 //!
 //! Every workload checks its own result and panics when it is wrong (the child's panic hook
 //! turns that into an abort), because a benchmark that silently measured nothing is worse
@@ -7,6 +8,7 @@
 //! or tokio.
 
 use std::fs;
+use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -16,7 +18,10 @@ use goro_benches::machine::rss_bytes;
 use goro_benches::plan::{Size, BLOCKING_IN_FLIGHT, SLEEP};
 use goro_benches::{ns_per, Latch, Workload};
 
+use super::channels::Channels;
 use super::contenders::AsyncRuntime;
+use super::locks::Locks;
+use super::sync_workloads;
 
 /// How often `idle_memory` checks whether every task has started.
 const START_POLL: Duration = Duration::from_millis(1);
@@ -28,7 +33,7 @@ const PROBE: &[u8; 32] = b"goro blocking_pool probe file..\n";
 const WARM_UP_TASKS_PER_WORKER: usize = 4;
 
 /// Runs `workload` of `size` on `rt` and returns the number the report shows.
-pub fn run<R: AsyncRuntime>(rt: &R, workload: Workload, size: Size, workers: usize) -> f64 {
+pub fn run<R: Locks + Channels>(rt: &R, workload: Workload, size: Size, workers: usize) -> f64 {
     warm_up(rt, workers);
     match workload {
         Workload::SpawnMany => spawn_many(rt, size.count),
@@ -39,6 +44,18 @@ pub fn run<R: AsyncRuntime>(rt: &R, workload: Workload, size: Size, workers: usi
         Workload::IdleMemory => idle_memory(rt, size.count),
         Workload::BlockingPool => blocking_pool(rt, size.count),
         Workload::CpuParallel => cpu_parallel(rt, size.count, size.repeat),
+        Workload::PingPongCap0
+        | Workload::PingPongCap1
+        | Workload::PingPongCap0OneWorker
+        | Workload::PingPongCap1OneWorker => {
+            let cap = workload.ping_pong_capacity().unwrap_or(1);
+            sync_workloads::ping_pong(rt, size.count, cap)
+        }
+        Workload::Mpmc => sync_workloads::mpmc(rt, size.count),
+        Workload::MutexContention => sync_workloads::mutex_contention(rt, size.count, size.repeat),
+        Workload::WaitGroup => sync_workloads::waitgroup(rt, size.count),
+        Workload::Select2 => sync_workloads::select2(rt, size.count),
+        Workload::ChanMemory => sync_workloads::chan_memory(rt, size.count),
     }
 }
 
@@ -199,34 +216,45 @@ fn sleepers<R: AsyncRuntime>(rt: &R, n: usize) -> f64 {
 
 /// `n` tasks parked forever; growth of RSS per task once all of them have run once.
 fn idle_memory<R: AsyncRuntime>(rt: &R, n: usize) -> f64 {
-    let base = rss_bytes().expect("idle_memory: cannot read RSS");
-    let started = Arc::new(AtomicUsize::new(0));
-    let counted = started.clone();
+    parked_memory(rt, n, Workload::IdleMemory, |parked| async move {
+        parked.fetch_add(1, Ordering::Relaxed);
+        std::future::pending::<()>().await;
+    })
+}
+
+/// Spawns `n` tasks running `task(parked)`, each of which adds 1 to `parked` just before it
+/// parks for ever; returns the growth of RSS per task once all have parked.
+pub fn parked_memory<R, F, Fut>(rt: &R, n: usize, workload: Workload, task: F) -> f64
+where
+    R: AsyncRuntime,
+    F: Fn(Arc<AtomicUsize>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let base = rss_bytes().unwrap_or_else(|e| panic!("{workload}: cannot read RSS: {e}"));
+    let parked = Arc::new(AtomicUsize::new(0));
+    let counted = parked.clone();
     rt.block_on_task(async move {
         for _ in 0..n {
-            let started = started.clone();
-            R::go(async move {
-                started.fetch_add(1, Ordering::Relaxed);
-                std::future::pending::<()>().await;
-            });
+            R::go(task(parked.clone()));
         }
-        while started.load(Ordering::Relaxed) < n {
+        while parked.load(Ordering::Relaxed) < n {
             R::sleep(START_POLL).await;
         }
     });
-    let grown = rss_bytes().expect("idle_memory: cannot read RSS") as f64 - base as f64;
+    let grown = rss_bytes().unwrap_or_else(|e| panic!("{workload}: cannot read RSS: {e}")) as f64
+        - base as f64;
     assert_eq!(
         counted.load(Ordering::Relaxed),
         n,
-        "idle_memory: tasks did not all start"
+        "{workload}: tasks did not all park"
     );
     if let Some(live) = rt.live_tasks() {
         assert!(
             live >= n,
-            "idle_memory: {n} tasks parked but the runtime counts {live} live"
+            "{workload}: {n} tasks parked but the runtime counts {live} live"
         );
     }
-    assert!(grown > 0.0, "idle_memory: RSS did not grow ({grown} bytes)");
+    assert!(grown > 0.0, "{workload}: RSS did not grow ({grown} bytes)");
     grown / n as f64
 }
 
