@@ -372,9 +372,9 @@ fn how_to_read() -> String {
          process, and the parent interleaved them (repetition → workload → runtime → \
          allocator) so that a slow moment of the shared machine hits every runtime alike. \
          Every runtime gets one worker thread per logical core. The ratios divide goro's \
-         number by the peer's: below 1 is better for times and bytes, above 1 for the \
-         speedup. `FAILED` means a repetition crashed, hung or failed its own check (see \
-         Failures).\n\n",
+         number by the peer's: below 1 is better for times, bytes and threads, above 1 for the \
+         speedup and the rates (per second). `FAILED` means a repetition crashed, hung or \
+         failed its own check (see Failures).\n\n",
     );
     for w in Workload::ALL {
         let _ = writeln!(out, "- `{w}` ({}): {}.", w.unit(), w.description());

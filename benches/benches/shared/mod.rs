@@ -2,7 +2,10 @@
 //! binary is built with its own global allocator and runs the same workloads.
 
 mod contenders;
+mod net;
 mod workloads;
+
+pub use net::hold_connections;
 
 use std::io::Write;
 use std::process;

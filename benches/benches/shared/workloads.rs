@@ -39,6 +39,11 @@ pub fn run<R: AsyncRuntime>(rt: &R, workload: Workload, size: Size, workers: usi
         Workload::IdleMemory => idle_memory(rt, size.count),
         Workload::BlockingPool => blocking_pool(rt, size.count),
         Workload::CpuParallel => cpu_parallel(rt, size.count, size.repeat),
+        Workload::TcpEcho
+        | Workload::TcpStream
+        | Workload::TcpChurn
+        | Workload::IdleConns
+        | Workload::IdleConnsThreads => super::net::run(rt, workload, size),
     }
 }
 
