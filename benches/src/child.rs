@@ -179,13 +179,30 @@ pub fn parse_result(stdout: &str, a: Allocator, w: Workload, c: Contender) -> Re
 /// A description of the failure: spawn error, time limit, exit status or signal, protocol
 /// mismatch; with the end of the child's stderr.
 pub fn run(exe: &Path, a: Allocator, w: Workload, c: Contender) -> Result<f64, String> {
-    let mut child = Command::new(exe)
-        .args([CHILD_FLAG, w.name(), c.name()])
+    let mut command = Command::new(exe);
+    command.args([CHILD_FLAG, w.name(), c.name()]);
+    run_command(command, a, w, c)
+}
+
+/// Runs `command` as the child that measures `w` on `c` and `a` (a program other than the
+/// bench binaries, such as the Go one, that follows the same protocol) and returns its value.
+///
+/// # Errors
+///
+/// As [`run`].
+pub fn run_command(
+    mut command: Command,
+    a: Allocator,
+    w: Workload,
+    c: Contender,
+) -> Result<f64, String> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
     let status = wait_with_limit(&mut child, PARENT_LIMIT);

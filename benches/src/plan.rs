@@ -296,7 +296,8 @@ impl Workload {
             Workload::IdleConnsThreads => format!(
                 "the OS threads (`Threads:` of /proc/self/status) of the `idle_conns` process \
                  at the moment it reads its RSS; {HARNESS_THREADS} of them are the \
-                 harness's (main thread, watchdog), the rest are the runtime's"
+                 harness's (main thread, watchdog; Go's process has no watchdog thread), \
+                 the rest are the runtime's"
             ),
         }
     }
@@ -329,7 +330,8 @@ impl Workload {
         )
     }
 
-    /// Whether the workload runs over sockets.
+    /// Whether the workload runs over sockets: these are also measured in Go, by
+    /// `benches/go/net.go`, where `go` is installed.
     ///
     /// ```
     /// use goro_benches::Workload;
@@ -416,11 +418,22 @@ pub enum Contender {
     Tokio,
     /// smol: `async-executor` run on N threads, `async-io` timers, the `blocking` pool.
     Smol,
+    /// Go's runtime (goroutines on its netpoller), on the net workloads only, measured by
+    /// `benches/go/net.go` where `go` is installed; the bench binaries never run it.
+    Go,
 }
 
 impl Contender {
     /// Every runtime, in table order.
-    pub const ALL: [Contender; 3] = [Contender::Goro, Contender::Tokio, Contender::Smol];
+    pub const ALL: [Contender; 4] = [
+        Contender::Goro,
+        Contender::Tokio,
+        Contender::Smol,
+        Contender::Go,
+    ];
+
+    /// The runtimes goro is compared with, in table order.
+    pub const PEERS: [Contender; 3] = [Contender::Tokio, Contender::Smol, Contender::Go];
 
     /// The runtime's name.
     pub fn name(self) -> &'static str {
@@ -428,6 +441,7 @@ impl Contender {
             Contender::Goro => "goro",
             Contender::Tokio => "tokio",
             Contender::Smol => "smol",
+            Contender::Go => "go",
         }
     }
 

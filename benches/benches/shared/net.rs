@@ -2,7 +2,8 @@
 //! helper process of `idle_conns`.
 //!
 //! Server and clients run in the same measured process, on 127.0.0.1, with TCP_NODELAY set
-//! on both ends of every connection (Go sets it by default). Like the other workloads, each checks its own result (byte counts, echo
+//! on both ends of every connection (Go sets it by default). `benches/go/net.go` is the same
+//! protocol in Go. Like the other workloads, each checks its own result (byte counts, echo
 //! contents, connection counts, EOFs) and panics when it is wrong, and runs its timed part in
 //! spawned tasks; the child's watchdog bounds them in time.
 //!
