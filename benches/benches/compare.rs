@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use goro_benches::child::{parse_args, Invocation};
+use goro_benches::go::GoProgram;
 use goro_benches::machine::{self, lock_version};
 use goro_benches::plan::{select_workloads, ONLY_ENV};
 use goro_benches::report::{self, format_number, Facts, Results, Sample};
@@ -63,6 +64,7 @@ fn main() {
             eprintln!("{usage}");
             std::process::exit(2);
         }
+        Ok(Invocation::HoldConnections(to)) => shared::hold_connections(to),
     }
 }
 
@@ -80,7 +82,8 @@ fn parent() -> Result<(), String> {
     eprintln!("compare: building both bench binaries (system allocator, mimalloc)");
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
     let exes = artifacts::build(&manifest).map_err(|e| e.to_string())?;
-    let results = run_all(&exes, mode, &workloads);
+    let go = build_go(&exes, &workloads)?;
+    let results = run_all(&exes, go.as_ref(), mode, &workloads);
     let facts = Facts {
         command: COMMAND.into(),
         date,
@@ -88,6 +91,7 @@ fn parent() -> Result<(), String> {
         load_after: machine::load_average(),
         duration: started.elapsed(),
         mode,
+        go: go_fact(go.as_ref(), &workloads),
         ..machine_facts()
     };
     let generated = report::render(&facts, &results);
@@ -101,18 +105,74 @@ fn parent() -> Result<(), String> {
     }
 }
 
+/// Builds the Go program of the net workloads next to the bench binaries, if any net workload
+/// is selected and `go` is installed.
+fn build_go(
+    exes: &BTreeMap<Allocator, PathBuf>,
+    workloads: &[Workload],
+) -> Result<Option<GoProgram>, String> {
+    let Some(dir) = exes.values().next().and_then(|exe| exe.parent()) else {
+        return Ok(None);
+    };
+    if !workloads.iter().any(|w| w.is_net()) {
+        return Ok(None);
+    }
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("go/net.go");
+    eprintln!(
+        "compare: building {} if `go` is installed",
+        source.display()
+    );
+    GoProgram::build(&source, &dir.join("goro-bench-net-go")).map_err(|e| e.to_string())
+}
+
+/// What the report says about Go.
+fn go_fact(go: Option<&GoProgram>, workloads: &[Workload]) -> String {
+    match go {
+        Some(go) => go.version().to_string(),
+        None if workloads.iter().any(|w| w.is_net()) => {
+            "not installed (`go` is not on PATH): the go column is empty".into()
+        }
+        None => "not needed (no net workload selected)".into(),
+    }
+}
+
+/// Runs one child: `c`'s measurement of `w` on allocator `a`, with the bench binary `exe`
+/// or, for Go, the Go program.
+fn run_child(
+    exe: &Path,
+    go: Option<&GoProgram>,
+    mode: Mode,
+    (w, c, a): (Workload, Contender, Allocator),
+) -> Result<f64, String> {
+    match (c, go) {
+        (Contender::Go, Some(go)) => {
+            child::run_command(go.command(w, a, mode, machine::cores()), a, w, c)
+        }
+        _ => child::run(exe, a, w, c),
+    }
+}
+
 /// Runs every child: repetitions outermost, allocators innermost, so that a slow stretch
-/// of the shared machine lands on every runtime and allocator alike.
-fn run_all(exes: &BTreeMap<Allocator, PathBuf>, mode: Mode, workloads: &[Workload]) -> Results {
+/// of the shared machine lands on every runtime and allocator alike. Go runs only the net
+/// workloads, and only where it is installed.
+fn run_all(
+    exes: &BTreeMap<Allocator, PathBuf>,
+    go: Option<&GoProgram>,
+    mode: Mode,
+    workloads: &[Workload],
+) -> Results {
     let mut results = Results::new();
     let reps = mode.reps();
     for rep in 1..=reps {
         for &w in workloads {
             for c in Contender::ALL {
+                if c == Contender::Go && (go.is_none() || !w.is_net()) {
+                    continue;
+                }
                 for (&a, exe) in exes {
                     let background = child::wait_for_quiet();
                     let start = Instant::now();
-                    let value = child::run(exe, a, w, c);
+                    let value = run_child(exe, go, mode, (w, c, a));
                     let shown = match &value {
                         Ok(v) => format!("{} {}", format_number(*v), w.unit()),
                         Err(why) => format!("FAILED: {why}"),
@@ -165,6 +225,7 @@ fn machine_facts() -> Facts {
         rustc: machine::rustc_version(),
         allocators,
         peers,
+        go: String::new(),
         load_before: String::new(),
         load_after: String::new(),
         mode: Mode::Full,

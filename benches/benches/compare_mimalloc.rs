@@ -25,5 +25,6 @@ fn main() {
             eprintln!("{usage}");
             std::process::exit(2);
         }
+        Ok(Invocation::HoldConnections(to)) => shared::hold_connections(to),
     }
 }

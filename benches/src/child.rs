@@ -11,6 +11,7 @@
 //! [`WATCHDOG`]; the parent kills it after [`PARENT_LIMIT`] in case even that fails.
 
 use std::io::Read;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
@@ -20,6 +21,10 @@ use crate::plan::{Allocator, Contender, Workload};
 
 /// The first argument that makes a bench binary a child.
 pub const CHILD_FLAG: &str = "--child";
+
+/// The first argument that makes a bench binary the `idle_conns` helper, which holds the
+/// client ends of the idle connections in a process of their own (see [`Invocation`]).
+pub const HOLD_FLAG: &str = "--hold-connections";
 
 /// The first word of the child's result line.
 pub const RESULT_PREFIX: &str = "goro-bench-result";
@@ -69,6 +74,12 @@ pub enum Invocation {
     Parent,
     /// `--child WORKLOAD RUNTIME`: measure once.
     Child(Workload, Contender),
+    /// `--hold-connections ADDR`: for each line `N` on standard input, connect `N` more
+    /// plain sockets to `ADDR` and print `holding TOTAL`; hold them all until standard input
+    /// closes. `idle_conns` starts this helper so that the measured process holds only the
+    /// server ends: both ends of 10k connections would exceed the descriptor limit of one
+    /// process.
+    HoldConnections(SocketAddr),
 }
 
 /// Reads the command-line arguments (without the program name). Arguments cargo adds, such
@@ -86,6 +97,8 @@ pub enum Invocation {
 /// assert_eq!(parse_args(["--child", "sleepers", "smol"]).unwrap(),
 ///            Invocation::Child(Workload::Sleepers, Contender::Smol));
 /// assert!(parse_args(["--child", "sleepers"]).is_err());
+/// assert_eq!(parse_args(["--hold-connections", "127.0.0.1:9"]).unwrap(),
+///            Invocation::HoldConnections("127.0.0.1:9".parse().unwrap()));
 /// ```
 pub fn parse_args<I, S>(args: I) -> Result<Invocation, String>
 where
@@ -93,6 +106,9 @@ where
     S: AsRef<str>,
 {
     let args: Vec<String> = args.into_iter().map(|a| a.as_ref().to_string()).collect();
+    if let Some(at) = args.iter().position(|a| a == HOLD_FLAG) {
+        return parse_hold(&args[at + 1..]);
+    }
     let Some(at) = args.iter().position(|a| a == CHILD_FLAG) else {
         return Ok(Invocation::Parent);
     };
@@ -104,6 +120,13 @@ where
     let runtime =
         Contender::parse(runtime).ok_or_else(|| format!("no runtime named `{runtime}`"))?;
     Ok(Invocation::Child(workload, runtime))
+}
+
+/// The argument after [`HOLD_FLAG`]: an address.
+fn parse_hold(args: &[String]) -> Result<Invocation, String> {
+    let addr = args.first().and_then(|a| a.parse().ok());
+    let addr = addr.ok_or_else(|| format!("usage: {HOLD_FLAG} ADDR"))?;
+    Ok(Invocation::HoldConnections(addr))
 }
 
 /// The line a child prints for its measurement.
@@ -156,13 +179,30 @@ pub fn parse_result(stdout: &str, a: Allocator, w: Workload, c: Contender) -> Re
 /// A description of the failure: spawn error, time limit, exit status or signal, protocol
 /// mismatch; with the end of the child's stderr.
 pub fn run(exe: &Path, a: Allocator, w: Workload, c: Contender) -> Result<f64, String> {
-    let mut child = Command::new(exe)
-        .args([CHILD_FLAG, w.name(), c.name()])
+    let mut command = Command::new(exe);
+    command.args([CHILD_FLAG, w.name(), c.name()]);
+    run_command(command, a, w, c)
+}
+
+/// Runs `command` as the child that measures `w` on `c` and `a` (a program other than the
+/// bench binaries, such as the Go one, that follows the same protocol) and returns its value.
+///
+/// # Errors
+///
+/// As [`run`].
+pub fn run_command(
+    mut command: Command,
+    a: Allocator,
+    w: Workload,
+    c: Contender,
+) -> Result<f64, String> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
     let status = wait_with_limit(&mut child, PARENT_LIMIT);

@@ -1,8 +1,8 @@
 //! Facts about this machine and process: CPU, kernel, memory, load, toolchain, RSS.
 //!
 //! Linux only: everything is read from `/proc` or from a command's output. A fact that
-//! cannot be read is reported as `unknown` rather than failing the run; the RSS that
-//! `idle_memory` measures is the exception, and its error is returned.
+//! cannot be read is reported as `unknown` rather than failing the run; the RSS and thread
+//! count the workloads measure are the exception, and their errors are returned.
 
 use std::fs;
 use std::io;
@@ -31,6 +31,26 @@ fn parse_vm_rss(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+/// The number of OS threads of this process (`Threads` of `/proc/self/status`).
+///
+/// ```
+/// assert!(goro_benches::machine::thread_count().unwrap() >= 1);
+/// ```
+///
+/// # Errors
+///
+/// If `/proc/self/status` cannot be read or has no `Threads` line.
+pub fn thread_count() -> io::Result<usize> {
+    let status = fs::read_to_string("/proc/self/status")?;
+    parse_threads(&status).ok_or_else(|| io::Error::other("no Threads line in /proc/self/status"))
+}
+
+/// The `Threads` of a `/proc/PID/status` text.
+fn parse_threads(status: &str) -> Option<usize> {
+    let line = status.lines().find(|l| l.starts_with("Threads:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Cumulative CPU time of the whole machine from the `cpu` line of a `/proc/stat` text, as
@@ -183,6 +203,13 @@ mod tests {
         let status = "Name:\tx\nVmPeak:\t  9 kB\nVmRSS:\t    1234 kB\nThreads: 1\n";
         assert_eq!(parse_vm_rss(status), Some(1234 * 1024));
         assert_eq!(parse_vm_rss("Name: x\n"), None);
+    }
+
+    #[test]
+    fn threads_are_read_as_a_count() {
+        let status = "Name:\tx\nVmRSS:\t    1234 kB\nThreads:\t7\n";
+        assert_eq!(parse_threads(status), Some(7));
+        assert_eq!(parse_threads("Name: x\n"), None);
     }
 
     #[test]

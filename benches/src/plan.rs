@@ -55,6 +55,25 @@ const PING_PONG_EARLIER: &str = "Earlier on this machine, across workers: tokio 
 /// The peers' one-worker ping_pong numbers measured earlier on this machine.
 const PING_PONG_ONE_EARLIER: &str = "Earlier on this machine, on one worker: tokio 348, smol \
     517, Go 468 ns";
+/// `tcp_echo`: bytes per message, each way; a small request, so the round trips measure the
+/// runtimes' wake-ups and syscalls, not copying.
+pub const ECHO_MESSAGE: usize = 64;
+
+/// `tcp_stream`: bytes per write and per read buffer (1 GiB is 16,384 of them).
+pub const STREAM_CHUNK: usize = 64 * 1024;
+
+/// `tcp_churn`: client tasks connecting at once, each making its share of the connections
+/// one after another; below every runtime's listen backlog (smol's is 128).
+pub const CHURN_CLIENTS: usize = 50;
+
+/// `idle_conns`: how long the measured process waits, once every connection is accepted and
+/// its task parked in `read`, before it reads its RSS and thread count: long enough for the
+/// last tasks to be polled and for idle workers to park.
+pub const IDLE_SETTLE: Duration = Duration::from_millis(200);
+
+/// `idle_conns_threads`: the threads a measured child has besides the runtime's: the main
+/// thread (inside `block_on`) and the harness's watchdog.
+pub const HARNESS_THREADS: usize = 2;
 
 /// Full run or smoke test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,6 +162,18 @@ pub enum Workload {
     /// RSS growth per task with 1M tasks each parked in `recv` on its own bounded(1) channel;
     /// bytes per task.
     ChanMemory,
+    /// 50 connections × 5k round trips of 64 bytes on 127.0.0.1; thousands of round trips
+    /// per second.
+    TcpEcho,
+    /// 1 GiB over one connection on 127.0.0.1; GiB per second.
+    TcpStream,
+    /// Connect, accept and close, 10k times from 50 clients; thousands of connections per
+    /// second.
+    TcpChurn,
+    /// 10k idle connections, each with a task parked in `read`; RSS growth per connection.
+    IdleConns,
+    /// The same 10k idle connections; the OS threads of the process.
+    IdleConnsThreads,
 }
 
 /// How many of what a workload runs.
@@ -159,7 +190,7 @@ pub struct Size {
 
 impl Workload {
     /// Every workload, in table order.
-    pub const ALL: [Workload; 17] = [
+    pub const ALL: [Workload; 22] = [
         Workload::SpawnMany,
         Workload::SpawnRemote,
         Workload::YieldMany,
@@ -177,6 +208,11 @@ impl Workload {
         Workload::WaitGroup,
         Workload::Select2,
         Workload::ChanMemory,
+        Workload::TcpEcho,
+        Workload::TcpStream,
+        Workload::TcpChurn,
+        Workload::IdleConns,
+        Workload::IdleConnsThreads,
     ];
 
     /// The snake_case name used on the command line and in the tables.
@@ -199,6 +235,11 @@ impl Workload {
             Workload::WaitGroup => "waitgroup",
             Workload::Select2 => "select2",
             Workload::ChanMemory => "chan_memory",
+            Workload::TcpEcho => "tcp_echo",
+            Workload::TcpStream => "tcp_stream",
+            Workload::TcpChurn => "tcp_churn",
+            Workload::IdleConns => "idle_conns",
+            Workload::IdleConnsThreads => "idle_conns_threads",
         }
     }
 
@@ -224,12 +265,17 @@ impl Workload {
             Workload::Mpmc => "M values/s",
             Workload::MutexContention => "ns/lock",
             Workload::Select2 => "ns/select",
+            Workload::TcpEcho => "k round trips/s",
+            Workload::TcpStream => "GiB/s",
+            Workload::TcpChurn => "k connections/s",
+            Workload::IdleConns => "bytes/conn",
+            Workload::IdleConnsThreads => "threads",
         }
     }
 
-    /// Whether a bigger number is better (the speedup and the throughput).
+    /// Whether a bigger number is better (the speedup and the throughputs).
     pub fn higher_is_better(self) -> bool {
-        matches!(self, Workload::CpuParallel | Workload::Mpmc)
+        matches!(self, Workload::CpuParallel | Workload::Mpmc) || self.is_throughput()
     }
 
     /// The worker threads each runtime gets for this workload: one for the `_1worker` rows,
@@ -283,6 +329,11 @@ impl Workload {
             Workload::Mpmc | Workload::Select2 => (mode.scale(1_000_000), 1),
             Workload::MutexContention => (8, mode.scale(200_000)),
             Workload::WaitGroup => (mode.scale(100_000), 1),
+            Workload::TcpEcho => (50, mode.scale(5000)),
+            Workload::TcpStream => (mode.scale(16_384), 1),
+            Workload::TcpChurn | Workload::IdleConns | Workload::IdleConnsThreads => {
+                (mode.scale(10_000), 1)
+            }
         };
         Size { count, repeat }
     }
@@ -365,6 +416,41 @@ impl Workload {
                 sender and wait in `recv` for ever; growth of VmRSS per task. Earlier on this \
                 machine: tokio 447, smol 1132, Go 2842 bytes"
                 .into(),
+            Workload::TcpEcho => format!(
+                "50 client tasks each connect to a server in the same process on 127.0.0.1 \
+                 (one task per accepted connection, echoing what it reads, nodelay on both \
+                 ends) and make 5,000 round trips of {ECHO_MESSAGE} bytes, every reply \
+                 checked; round trips per second from the first connect to the last client \
+                 done. Earlier on this machine: tokio 85.3k, smol 70.4k, Go 79.8k"
+            ),
+            Workload::TcpStream => format!(
+                "one connection on 127.0.0.1: a task writes 16,384 chunks of {} KiB (1 GiB) \
+                 and shuts down its write side, another reads into a {} KiB buffer until EOF \
+                 and checks the byte count and a byte pattern; GiB per second from connect \
+                 to EOF",
+                STREAM_CHUNK / 1024,
+                STREAM_CHUNK / 1024
+            ),
+            Workload::TcpChurn => format!(
+                "{CHURN_CLIENTS} client tasks make 200 connections each, one after another, \
+                 to a fresh listener on 127.0.0.1 whose accept loop drops each connection at \
+                 once; each client reads until EOF (the server closes first, so client ports \
+                 stay out of TIME_WAIT) and drops its end; 10k connections counted at the \
+                 server, per second"
+            ),
+            Workload::IdleConns => format!(
+                "10k connections from a helper process (10k plain std sockets, connected one \
+                 after another), each accepted into its own task parked in a 64-byte `read`; \
+                 {} ms after the last one is parked, growth of VmRSS since before the bind, \
+                 per connection. Every read is checked to end in EOF when the helper exits",
+                IDLE_SETTLE.as_millis()
+            ),
+            Workload::IdleConnsThreads => format!(
+                "the OS threads (`Threads:` of /proc/self/status) of the `idle_conns` process \
+                 at the moment it reads its RSS; {HARNESS_THREADS} of them are the \
+                 harness's (main thread, watchdog; Go's process has no watchdog thread), \
+                 the rest are the runtime's"
+            ),
         }
     }
 
@@ -376,8 +462,39 @@ impl Workload {
             Workload::ChanMemory => Target::AtMost(256.0),
             Workload::CpuParallel => Target::AtLeast(1.9),
             Workload::Mpmc => Target::AtLeastTimesBestPeer(1.25),
+            Workload::TcpEcho | Workload::TcpStream | Workload::TcpChurn => {
+                Target::AtLeastTimesBestPeer(1.1)
+            }
+            // The workers and the harness's own threads; no blocking thread is in use while
+            // every task is parked in `read`.
+            Workload::IdleConnsThreads => {
+                Target::AtMost((crate::machine::cores() + HARNESS_THREADS) as f64)
+            }
             _ => Target::TimesBestPeer(0.8),
         }
+    }
+}
+
+impl Workload {
+    /// Whether the number is a rate over sockets, where more is better.
+    fn is_throughput(self) -> bool {
+        matches!(
+            self,
+            Workload::TcpEcho | Workload::TcpStream | Workload::TcpChurn
+        )
+    }
+
+    /// Whether the workload runs over sockets: these are also measured in Go, by
+    /// `benches/go/net.go`, where `go` is installed.
+    ///
+    /// ```
+    /// use goro_benches::Workload;
+    ///
+    /// assert!(Workload::TcpEcho.is_net());
+    /// assert!(!Workload::SpawnMany.is_net());
+    /// ```
+    pub fn is_net(self) -> bool {
+        self.is_throughput() || matches!(self, Workload::IdleConns | Workload::IdleConnsThreads)
     }
 }
 
@@ -455,11 +572,22 @@ pub enum Contender {
     Tokio,
     /// smol: `async-executor` run on N threads, `async-io` timers, the `blocking` pool.
     Smol,
+    /// Go's runtime (goroutines on its netpoller), on the net workloads only, measured by
+    /// `benches/go/net.go` where `go` is installed; the bench binaries never run it.
+    Go,
 }
 
 impl Contender {
     /// Every runtime, in table order.
-    pub const ALL: [Contender; 3] = [Contender::Goro, Contender::Tokio, Contender::Smol];
+    pub const ALL: [Contender; 4] = [
+        Contender::Goro,
+        Contender::Tokio,
+        Contender::Smol,
+        Contender::Go,
+    ];
+
+    /// The runtimes goro is compared with, in table order.
+    pub const PEERS: [Contender; 3] = [Contender::Tokio, Contender::Smol, Contender::Go];
 
     /// The runtime's name.
     pub fn name(self) -> &'static str {
@@ -467,6 +595,7 @@ impl Contender {
             Contender::Goro => "goro",
             Contender::Tokio => "tokio",
             Contender::Smol => "smol",
+            Contender::Go => "go",
         }
     }
 
@@ -583,6 +712,11 @@ mod tests {
 
     #[test]
     fn throughput_target_is_relative_to_the_fastest_peer() {
+        let t = Workload::TcpEcho.target();
+        assert_eq!(t.met(Some(93.9), &[Some(85.3), Some(70.4)]), Some(true));
+        assert_eq!(t.met(Some(93.8), &[Some(85.3), Some(70.4)]), Some(false));
+        assert!(Workload::TcpEcho.higher_is_better());
+        assert!(!Workload::IdleConns.higher_is_better());
         let t = Workload::Mpmc.target();
         assert_eq!(t.met(Some(12.5), &[Some(10.0), Some(4.0)]), Some(true));
         assert_eq!(t.met(Some(12.4), &[Some(10.0), Some(4.0)]), Some(false));

@@ -163,6 +163,8 @@ pub struct Facts {
     pub allocators: Vec<(Allocator, String)>,
     /// The peers' crate versions.
     pub peers: String,
+    /// `go version`, or why the Go column is empty.
+    pub go: String,
     /// Load average when the run started: the machine is shared.
     pub load_before: String,
     /// Load average when the run ended.
@@ -192,8 +194,15 @@ pub fn format_number(v: f64) -> String {
     }
 }
 
-fn cell(v: Option<f64>) -> String {
-    v.map_or_else(|| "FAILED".into(), format_number)
+/// The median of one measurement as the tables show it: `–` when it was not measured (Go
+/// outside the net rows, or not installed), `FAILED` when a repetition failed.
+fn cell(results: &Results, w: Workload, c: Contender, a: Allocator) -> String {
+    if results.samples(w, c, a).is_empty() {
+        return "–".into();
+    }
+    results
+        .median(w, c, a)
+        .map_or_else(|| "FAILED".into(), format_number)
 }
 
 fn ratio(goro: Option<f64>, peer: Option<f64>) -> String {
@@ -203,8 +212,8 @@ fn ratio(goro: Option<f64>, peer: Option<f64>) -> String {
     }
 }
 
-/// The table of one allocator: one row per workload with goro, tokio and smol medians, the
-/// ratios, the target and whether goro meets it.
+/// The table of one allocator: one row per workload with goro, tokio, smol and Go medians,
+/// the ratios, the target and whether goro meets it.
 ///
 /// ```
 /// use goro_benches::report::{table, Results, Sample};
@@ -216,29 +225,28 @@ fn ratio(goro: Option<f64>, peer: Option<f64>) -> String {
 /// r.record(Workload::YieldMany, Contender::Tokio, a, Sample::of(Ok(50.0)));
 /// r.record(Workload::YieldMany, Contender::Smol, a, Sample::of(Ok(129.0)));
 /// let t = table(&r, a);
-/// assert!(t.contains("| yield_many | ns/yield | 40.0 | 50.0 | 129 | 0.80 | 0.31 | ≤ 0.8 × best peer | yes |"));
+/// assert!(t.contains("| yield_many | ns/yield | 40.0 | 50.0 | 129 | – | 0.80 | 0.31 | – | ≤ 0.8 × best peer | yes |"));
 /// ```
 pub fn table(results: &Results, a: Allocator) -> String {
     let mut out = String::from(
-        "| workload | unit | goro | tokio | smol | goro/tokio | goro/smol | target | met? |\n\
-         |---|---|---:|---:|---:|---:|---:|---|---|\n",
+        "| workload | unit | goro | tokio | smol | go | goro/tokio | goro/smol | goro/go \
+         | target | met? |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|\n",
     );
     for w in results.workloads() {
-        let [goro, tokio, smol] = Contender::ALL.map(|c| results.median(w, c, a));
-        let met = match w.target().met(goro, &[tokio, smol]) {
+        let goro = results.median(w, Contender::Goro, a);
+        let peers = Contender::PEERS.map(|c| results.median(w, c, a));
+        let met = match w.target().met(goro, &peers) {
             Some(true) => "yes",
             Some(false) => "**no**",
             None => "?",
         };
+        let [goro_cell, tokio, smol, go] = Contender::ALL.map(|c| cell(results, w, c, a));
+        let [to_tokio, to_smol, to_go] = peers.map(|p| ratio(goro, p));
         let _ = writeln!(
             out,
-            "| {w} | {} | {} | {} | {} | {} | {} | {} | {met} |",
+            "| {w} | {} | {goro_cell} | {tokio} | {smol} | {go} | {to_tokio} | {to_smol} \
+             | {to_go} | {} | {met} |",
             w.unit(),
-            cell(goro),
-            cell(tokio),
-            cell(smol),
-            ratio(goro, tokio),
-            ratio(goro, smol),
             w.target().describe(),
         );
     }
@@ -250,8 +258,9 @@ fn misses(results: &Results) -> String {
     let mut out = String::new();
     for a in Allocator::ALL {
         for w in results.workloads() {
-            let [goro, tokio, smol] = Contender::ALL.map(|c| results.median(w, c, a));
-            if w.target().met(goro, &[tokio, smol]) != Some(false) {
+            let goro = results.median(w, Contender::Goro, a);
+            let peers = Contender::PEERS.map(|c| results.median(w, c, a));
+            if w.target().met(goro, &peers) != Some(false) {
                 continue;
             }
             let goro = goro.unwrap_or_default();
@@ -261,7 +270,7 @@ fn misses(results: &Results) -> String {
                 format_number(goro),
                 w.unit(),
                 w.target().describe(),
-                best_peer_note(w, tokio, smol),
+                best_peer_note(w, peers),
             );
         }
     }
@@ -271,10 +280,11 @@ fn misses(results: &Results) -> String {
     out
 }
 
-fn best_peer_note(w: Workload, tokio: Option<f64>, smol: Option<f64>) -> String {
-    let peers = [(Contender::Tokio, tokio), (Contender::Smol, smol)];
-    let best = peers
+/// ` (best peer: NAME VALUE)` for the peers' medians, in [`Contender::PEERS`] order.
+fn best_peer_note(w: Workload, peers: [Option<f64>; 3]) -> String {
+    let best = Contender::PEERS
         .into_iter()
+        .zip(peers)
         .filter_map(|(c, v)| Some((c, v?)))
         .reduce(|x, y| match (x.1 < y.1) != w.higher_is_better() {
             true => x,
@@ -302,6 +312,7 @@ fn machine_table(f: &Facts, results: &Results) -> String {
         row(&format!("allocator `{a}`"), what);
     }
     row("peers", &f.peers);
+    row("Go (net rows only)", &f.go);
     row("goro revision", &f.revision);
     row("load average (1/5/15 min) at start", &f.load_before);
     row("load average (1/5/15 min) at end", &f.load_after);
@@ -322,8 +333,9 @@ fn machine_table(f: &Facts, results: &Results) -> String {
 }
 
 fn raw_samples(results: &Results) -> String {
-    let mut out =
-        String::from("| workload | allocator | goro | tokio | smol |\n|---|---|---|---|---|\n");
+    let mut out = String::from(
+        "| workload | allocator | goro | tokio | smol | go |\n|---|---|---|---|---|---|\n",
+    );
     for w in results.workloads() {
         for a in Allocator::ALL {
             let cells = Contender::ALL.map(|c| {
@@ -342,13 +354,14 @@ fn raw_samples(results: &Results) -> String {
                         }
                     })
                     .collect();
-                s.join(" / ")
+                if s.is_empty() {
+                    "–".into()
+                } else {
+                    s.join(" / ")
+                }
             });
-            let _ = writeln!(
-                out,
-                "| {w} | {a} | {} | {} | {} |",
-                cells[0], cells[1], cells[2]
-            );
+            let [goro, tokio, smol, go] = cells;
+            let _ = writeln!(out, "| {w} | {a} | {goro} | {tokio} | {smol} | {go} |");
         }
     }
     out
@@ -373,10 +386,14 @@ fn how_to_read() -> String {
          allocator) so that a slow moment of the shared machine hits every runtime alike. \
          Every runtime gets one worker thread per logical core, except in the `_1worker` rows, \
          where each gets one. The ratios divide goro's number by the peer's: below 1 is better \
-         for times and bytes, above 1 for the speedup and the values per second. Numbers \
-         \"earlier on this machine\" were measured before, outside this harness (Go's among \
-         them); the targets compare with tokio and smol as measured here. `FAILED` means a repetition crashed, hung or failed its own check (see \
-         Failures).\n\n",
+         for times, bytes and threads, above 1 for the speedup and the rates (per second). \
+         Numbers \"earlier on this machine\" were measured before, outside this harness; the \
+         targets compare with tokio and smol as measured here. `FAILED` means a repetition \
+         crashed, hung or failed its own check (see Failures). The `go` column is for the net \
+         rows only: the same protocol written in Go (`benches/go/net.go`), run with \
+         GOMAXPROCS = workers where `go` is installed (`–` elsewhere); Go brings its own \
+         allocator, so its column in each table is a separate set of runs of the same \
+         program.\n\n",
     );
     for w in Workload::ALL {
         let _ = writeln!(out, "- `{w}` ({}): {}.", w.unit(), w.description());
@@ -467,9 +484,9 @@ mod tests {
             Sample::of(Ok(153.0)),
         );
         let t = table(&r, a);
-        assert!(t.contains("| spawn_many | ns/task | 500 | 1312 | 453 | 0.38 | 1.10 | ≤ 0.8 × best peer | **no** |"), "{t}");
+        assert!(t.contains("| spawn_many | ns/task | 500 | 1312 | 453 | – | 0.38 | 1.10 | – | ≤ 0.8 × best peer | **no** |"), "{t}");
         assert!(
-            t.contains("| sleepers | ms wall | FAILED | 249 | 153 | – | – | ≤ 120 | ? |"),
+            t.contains("| sleepers | ms wall | FAILED | 249 | 153 | – | – | – | – | ≤ 120 | ? |"),
             "{t}"
         );
     }
@@ -479,10 +496,27 @@ mod tests {
         let mut r = Results::new();
         let a = Allocator::System;
         full(&mut r, Workload::CpuParallel, a, [1.95, 1.91, 1.85]);
-        assert!(table(&r, a).contains("| 1.95 | 1.91 | 1.85 | 1.02 | 1.05 | ≥ 1.9 | yes |"));
+        assert!(table(&r, a).contains("| 1.95 | 1.91 | 1.85 | – | 1.02 | 1.05 | – | ≥ 1.9 | yes |"));
         let mut worse = Results::new();
         full(&mut worse, Workload::CpuParallel, a, [1.2, 1.91, 1.85]);
         assert!(misses(&worse).contains("(best peer: tokio 1.91)"));
+    }
+
+    #[test]
+    fn go_counts_as_a_peer_where_it_was_measured() {
+        let mut r = Results::new();
+        let (w, a) = (Workload::TcpEcho, Allocator::System);
+        full(&mut r, w, a, [90.0, 85.3, 70.4]);
+        r.record(w, Contender::Go, a, Sample::of(Ok(79.8)));
+        let t = table(&r, a);
+        assert!(
+            t.contains(
+                "| 90.0 | 85.3 | 70.4 | 79.8 | 1.06 | 1.28 | 1.13 | ≥ 1.1 × best peer | **no** |"
+            ),
+            "{t}"
+        );
+        assert!(misses(&r).contains("(best peer: tokio 85.3)"));
+        assert!(raw_samples(&r).contains("| tcp_echo | system | 90.0 | 85.3 | 70.4 | 79.8 |"));
     }
 
     #[test]

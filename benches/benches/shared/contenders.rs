@@ -133,7 +133,8 @@ impl AsyncRuntime for Goro {
     }
 }
 
-/// tokio's multi-thread runtime with its timer enabled.
+/// tokio's multi-thread runtime with its timer and I/O driver enabled, as `#[tokio::main]`
+/// builds it (goro and smol always have their reactor).
 pub struct Tokio(tokio::runtime::Runtime);
 
 impl AsyncRuntime for Tokio {
@@ -143,6 +144,7 @@ impl AsyncRuntime for Tokio {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers)
             .enable_time()
+            .enable_io()
             .build();
         Tokio(rt.expect("cannot start tokio"))
     }

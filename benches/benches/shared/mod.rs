@@ -4,8 +4,11 @@
 mod channels;
 mod contenders;
 mod locks;
+mod net;
 mod sync_workloads;
 mod workloads;
+
+pub use net::hold_connections;
 
 use std::io::Write;
 use std::process;
@@ -30,6 +33,10 @@ pub fn child_main(allocator: Allocator, workload: Workload, runtime: Contender) 
         Contender::Goro => measure::<Goro>(workload, size, workers),
         Contender::Tokio => measure::<Tokio>(workload, size, workers),
         Contender::Smol => measure::<Smol>(workload, size, workers),
+        Contender::Go => {
+            eprintln!("the go column is measured by benches/go/net.go, not by this binary");
+            process::exit(2);
+        }
     };
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(

@@ -56,6 +56,11 @@ pub fn run<R: Locks + Channels>(rt: &R, workload: Workload, size: Size, workers:
         Workload::WaitGroup => sync_workloads::waitgroup(rt, size.count),
         Workload::Select2 => sync_workloads::select2(rt, size.count),
         Workload::ChanMemory => sync_workloads::chan_memory(rt, size.count),
+        Workload::TcpEcho
+        | Workload::TcpStream
+        | Workload::TcpChurn
+        | Workload::IdleConns
+        | Workload::IdleConnsThreads => super::net::run(rt, workload, size),
     }
 }
 
