@@ -347,7 +347,10 @@ impl Worker {
                 return;
             }
         }
-        executor.notify_parked();
+        // This worker is awake and will run the task; only a peer could need waking.
+        if executor.remotes.len() > 1 {
+            executor.notify_parked();
+        }
     }
 
     /// Sleeps until there is work (or shutdown).
