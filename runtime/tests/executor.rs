@@ -191,21 +191,30 @@ fn yielding_tasks_interleave_on_one_worker() {
     watchdog(30, || {
         let rt = runtime(1);
         let log = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let tasks: Vec<_> = ["a", "b"]
-            .into_iter()
-            .map(|name| {
-                let log = log.clone();
-                rt.spawn(async move {
-                    for _ in 0..3 {
-                        log.lock().unwrap().push(name);
-                        goro_runtime::yield_now().await;
-                    }
-                })
+        // Both tasks are spawned by a task running on the only worker, so both are queued
+        // before either runs: spawned from this thread instead, the worker could run "a" to
+        // its end before "b" exists, and the order would depend on when the worker starts.
+        let spawner = {
+            let log = log.clone();
+            rt.spawn(async move {
+                let tasks: Vec<_> = ["a", "b"]
+                    .into_iter()
+                    .map(|name| {
+                        let log = log.clone();
+                        goro_runtime::spawn(async move {
+                            for _ in 0..3 {
+                                log.lock().unwrap().push(name);
+                                goro_runtime::yield_now().await;
+                            }
+                        })
+                    })
+                    .collect();
+                for t in tasks {
+                    t.await.unwrap();
+                }
             })
-            .collect();
-        for t in tasks {
-            rt.block_on(t).unwrap();
-        }
+        };
+        rt.block_on(spawner).unwrap();
         let log = log.lock().unwrap();
         assert_eq!(log.len(), 6);
         for pair in log.windows(2) {

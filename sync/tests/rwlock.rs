@@ -113,9 +113,10 @@ fn writer_is_not_starved_by_continuous_readers() {
         let reads: u64 = readers.into_iter().map(|t| t.join().unwrap()).sum();
         assert_eq!(*block_on(lock.read()), 20);
         assert!(reads > 0, "the readers never ran");
-        // Ideal: one read critical section (1 ms). Allow 500x that on a loaded machine.
+        // Ideal: one read critical section (1 ms); a starved writer would hang (watchdog).
+        // Allow 2000x the ideal on a loaded machine.
         assert!(
-            worst < Duration::from_millis(500),
+            worst < Duration::from_secs(2),
             "the writer waited {worst:?}"
         );
     });
