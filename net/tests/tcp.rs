@@ -139,7 +139,10 @@ fn a_connect_timeout_cancels_a_stuck_handshake_without_blocking_the_worker() {
                 Err(_) => {
                     timed_out = true;
                     let ticked = ticker.await.unwrap();
-                    assert!(ticked < Duration::from_millis(1500), "ticker took {ticked:?}");
+                    assert!(
+                        ticked < Duration::from_millis(1500),
+                        "ticker took {ticked:?}"
+                    );
                     break;
                 }
             }

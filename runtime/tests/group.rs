@@ -86,7 +86,10 @@ fn the_limit_bounds_concurrency_and_spawn_never_waits() {
             // 30 members × 200 ms at 3 at a time take 2 s; spawning them must not wait (the
             // first member alone would take 200 ms).
             let spawning = spawn_start.elapsed();
-            assert!(spawning < Duration::from_millis(1000), "spawn waited {spawning:?}");
+            assert!(
+                spawning < Duration::from_millis(1000),
+                "spawn waited {spawning:?}"
+            );
             assert_eq!(group.len(), 30 - done.load(Ordering::SeqCst));
             group.wait().await.unwrap();
         });
