@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use goro::io::{AsyncReadExt, AsyncWriteExt};
 use goro::net::TcpStream;
 
 /// The server's address unless told otherwise.

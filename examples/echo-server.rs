@@ -12,7 +12,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use goro::io::{AsyncReadExt, AsyncWriteExt};
 use goro::net::{TcpListener, TcpStream};
 
 /// Where the server listens unless told otherwise.

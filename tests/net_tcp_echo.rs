@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use goro::io::{AsyncReadExt, AsyncWriteExt};
 use goro::net::{TcpListener, TcpStream};
 
 #[goro::test]
@@ -15,7 +15,7 @@ async fn a_goroutine_per_connection_echo_server_serves_concurrent_clients() {
             let (mut conn, _) = listener.accept().await.unwrap();
             goro::spawn(async move {
                 let (mut rd, mut wr) = (&conn, &conn);
-                let _ = futures_lite::io::copy(&mut rd, &mut wr).await;
+                let _ = goro::io::copy(&mut rd, &mut wr).await;
                 let _ = conn.close().await;
             });
         }
