@@ -56,6 +56,10 @@
 //!
 #![doc = include_str!("docs/go-to-goro.md")]
 //!
+//! # Ecosystem
+//!
+#![doc = include_str!("docs/ecosystem.md")]
+//!
 //! # What goro does not do
 //!
 #![doc = include_str!("docs/limits.md")]

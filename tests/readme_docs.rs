@@ -19,3 +19,8 @@ fn readme_has_the_go_to_goro_table() {
 fn readme_has_the_limits() {
     assert_in_readme("limits.md", include_str!("../src/docs/limits.md"));
 }
+
+#[test]
+fn readme_has_the_ecosystem_page() {
+    assert_in_readme("ecosystem.md", include_str!("../src/docs/ecosystem.md"));
+}
