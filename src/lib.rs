@@ -12,9 +12,14 @@
 //! });
 //! ```
 //!
-//! This crate only re-exports: the runtime is `goro-runtime`, the sockets `goro-net`, the
-//! coordination primitives `goro-sync`, the attributes `goro-macros`. See the README for the
+//! This crate only re-exports: the runtime is `goro_runtime`, the sockets `goro_net`, the
+//! coordination primitives `goro_sync`, the attributes `goro_macros` (the packages
+//! `goro-rt-runtime`, `goro-rt-net`, `goro-rt-sync`, `goro-rt-macros`). See the README for the
 //! Go → goro table.
+//!
+//! The package is named `goro-rt` (the name `goro` on crates.io is taken by an unrelated
+//! crate) and its library `goro`, so a dependency written
+//! `goro = { package = "goro-rt", ... }` or `goro-rt = { ... }` is used as `goro::`.
 
 pub use goro_macros::{main, test};
 pub use goro_runtime::{

@@ -81,7 +81,7 @@ fn piece(piece: Piece<TokenTree>) -> TokenStream {
         // here, and a panicking proc macro is reported as a compile error.
         Piece::Code(src) => src
             .parse()
-            .expect("goro-macros generated code that does not lex"),
+            .expect("goro-rt-macros generated code that does not lex"),
         Piece::Input(tree) => tree.into(),
         Piece::Group(delim, inner) => {
             TokenTree::Group(Group::new(delimiter(delim), pieces(inner))).into()
