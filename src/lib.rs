@@ -52,6 +52,13 @@
 //!   traits that give them `read`, `write_all`, `read_line`, ...; [`stream`]: `StreamExt` for
 //!   channel receivers.
 //!
+//! # Depending on goro
+//!
+//! The package is named `goro-rt` (the name `goro` on crates.io is taken by an unrelated
+//! crate) and its library `goro`, so a dependency written `goro = { package = "goro-rt", .. }`
+//! or `goro-rt = { .. }` is used as `goro::`. Under another name, tell the attributes where
+//! goro is: `#[my_goro::main(crate = "my_goro")]`.
+//!
 //! # Go → goro
 //!
 #![doc = include_str!("docs/go-to-goro.md")]

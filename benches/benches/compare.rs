@@ -1,9 +1,9 @@
 //! goro beside tokio and smol: regenerates `BENCHMARKS.md` at the workspace root.
 //!
 //! ```sh
-//! cargo bench -p goro-benches --bench compare                        # full run, 5–10 minutes
-//! GORO_BENCH_QUICK=1 cargo bench -p goro-benches --bench compare     # smoke test
-//! GORO_BENCH_ONLY=sleepers,yield_many cargo bench -p goro-benches --bench compare
+//! cargo bench -p goro-rt-benches --bench compare                        # full run, 5–10 minutes
+//! GORO_BENCH_QUICK=1 cargo bench -p goro-rt-benches --bench compare     # smoke test
+//! GORO_BENCH_ONLY=sleepers,yield_many cargo bench -p goro-rt-benches --bench compare
 //! ```
 //!
 //! This binary is the parent. It builds itself and `compare_mimalloc` with one cargo call,
@@ -32,7 +32,7 @@ use goro_benches::report::{self, format_number, Facts, Results, Sample};
 use goro_benches::{artifacts, child, Allocator, Contender, Mode, Workload};
 
 /// The command that regenerates `BENCHMARKS.md`, as the report shows it.
-const COMMAND: &str = "cargo bench -p goro-benches --bench compare";
+const COMMAND: &str = "cargo bench -p goro-rt-benches --bench compare";
 
 /// Environment variable naming a file to write the report to instead of `BENCHMARKS.md`;
 /// set, it is written even in quick or filtered runs.

@@ -1,5 +1,5 @@
 //! The comparison workloads on mimalloc: the child binary `compare` runs for the mimalloc
-//! column. Run the harness with `cargo bench -p goro-benches --bench compare`; on its own,
+//! column. Run the harness with `cargo bench -p goro-rt-benches --bench compare`; on its own,
 //! this binary only measures when given `--child WORKLOAD RUNTIME`.
 
 #[path = "shared/mod.rs"]
@@ -19,7 +19,7 @@ fn main() {
         }
         Ok(Invocation::Parent) => eprintln!(
             "compare_mimalloc is the mimalloc child of the harness; run \
-             `cargo bench -p goro-benches --bench compare` instead"
+             `cargo bench -p goro-rt-benches --bench compare` instead"
         ),
         Err(usage) => {
             eprintln!("{usage}");

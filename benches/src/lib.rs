@@ -7,7 +7,7 @@
 //! root. One command regenerates it:
 //!
 //! ```text
-//! cargo bench -p goro-benches --bench compare
+//! cargo bench -p goro-rt-benches --bench compare
 //! ```
 //!
 //! ```

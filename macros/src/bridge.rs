@@ -81,8 +81,20 @@ fn piece(piece: Piece<TokenTree>) -> TokenStream {
         // here, and a panicking proc macro is reported as a compile error.
         Piece::Code(src) => src
             .parse()
-            .expect("goro-macros generated code that does not lex"),
+            .expect("goro-rt-macros generated code that does not lex"),
         Piece::Input(tree) => tree.into(),
+        // The argument parser accepted `src` as a path, so it lexes; should a character it took
+        // for part of an identifier not be one to rustc, the user is told at their string.
+        Piece::Spanned(src, origin) => {
+            let span = origin.span();
+            match src.parse::<TokenStream>() {
+                Ok(tokens) => tokens.into_iter().map(|t| respan(t, span)).collect(),
+                Err(_) => compile_error(&Error {
+                    at: Some(origin),
+                    message: format!("`{src}` is not a path"),
+                }),
+            }
+        }
         Piece::Group(delim, inner) => {
             TokenTree::Group(Group::new(delimiter(delim), pieces(inner))).into()
         }

@@ -46,8 +46,11 @@ const TEST_ATTR: &str = "#[::core::prelude::v1::test]";
 /// The nested function holding the user's body.
 const BODY_FN: &str = "async fn __goro_body()";
 
-/// The start of the runtime's construction.
-const BUILDER: &str = "::goro::Builder::new()";
+/// The path to goro without a `crate = "path"` argument.
+const DEFAULT_CRATE: &str = "::goro";
+
+/// The start of the runtime's construction, after the path to goro.
+const BUILDER: &str = "::Builder::new()";
 
 /// The end of the runtime's construction, and the call that runs the body.
 const BUILD_AND_RUN: &str =
@@ -93,6 +96,10 @@ fn run_on_runtime<O: Clone>(args: &Args<O>, function: &AsyncFn<'_, O>) -> Vec<Pi
     let mut out = vec![Piece::Code(BODY_FN)];
     out.extend(inputs(function.output));
     out.extend(inputs([function.body]));
+    out.push(match &args.krate {
+        Some(krate) => Piece::Spanned(krate.path.clone(), krate.origin.clone()),
+        None => Piece::Code(DEFAULT_CRATE),
+    });
     out.push(Piece::Code(BUILDER));
     if let Some(workers) = &args.worker_threads {
         out.push(Piece::Code(".worker_threads"));
@@ -170,6 +177,51 @@ mod tests {
                 "::goro::Builder::new().worker_threads(4).build()"
             )),
             "{code}"
+        );
+    }
+
+    #[test]
+    fn crate_replaces_the_path_to_goro() {
+        assert_eq!(
+            code(
+                Macro::Main,
+                r#"crate = "my_goro", worker_threads = 2"#,
+                "async fn main() {}"
+            ),
+            normalize(
+                r#"fn main() {
+                    async fn __goro_body() {}
+                    my_goro::Builder::new().worker_threads(2)
+                        .build().expect("goro: failed to build the runtime")
+                        .block_on(__goro_body())
+                }"#
+            )
+        );
+        let code = code(Macro::Test, r#"crate = "::a::b""#, "async fn t() {}");
+        assert!(
+            code.contains(&normalize("{} ::a::b::Builder::new().build()")),
+            "{code}"
+        );
+    }
+
+    #[test]
+    fn crate_path_is_spanned_at_the_users_string() {
+        let expansion = expand_src(Macro::Main, r#"crate = "my_goro""#, "async fn main() {}");
+        let spanned: Vec<_> = expansion
+            .pieces
+            .iter()
+            .flat_map(|piece| match piece {
+                Piece::Group(_, inner) => inner.clone(),
+                other => vec![other.clone()],
+            })
+            .filter_map(|piece| match piece {
+                Piece::Spanned(src, origin) => Some((src, origin)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            spanned,
+            [("my_goro".to_string(), r#""my_goro""#.to_string())]
         );
     }
 

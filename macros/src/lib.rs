@@ -1,7 +1,8 @@
 //! `#[goro::main]` and `#[goro::test]`: run an `async fn` to completion on a fresh goro runtime.
 //!
 //! Both attributes are re-exported by the `goro` crate, and are meant to be written as
-//! `#[goro::main]` and `#[goro::test]`.
+//! `#[goro::main]` and `#[goro::test]`. A crate that names goro otherwise (a renamed
+//! dependency, or a re-export in a crate of its own) says so with `crate = "path"`.
 //!
 //! ```
 //! #[goro::main]
@@ -27,7 +28,8 @@
 //! same return type, and the plain `fn` builds a runtime with `goro::Builder` and blocks on that
 //! nested function. `#[goro::test]` also puts `#[test]` on the plain `fn`; the user's other
 //! attributes, such as `#[should_panic]` and `#[ignore]`, stay on it. `worker_threads = N`
-//! becomes a call of `Builder::worker_threads(N)`. So
+//! becomes a call of `Builder::worker_threads(N)`, and `crate = "path"` replaces `::goro` with
+//! `path`. So
 //!
 //! ```text
 //! #[goro::main(worker_threads = 4)]
@@ -51,7 +53,9 @@
 //! return type: `?` converts errors into it and `return` leaves the body with a value of it,
 //! whatever `block_on`'s signature lets the compiler infer. It also keeps inner attributes such
 //! as `#![allow(unused)]` at the top of the body legal. Generated code names goro by the
-//! absolute path `::goro`, so the calling crate must depend on `goro` under that name.
+//! absolute path `::goro`, so the calling crate must depend on goro under that name, unless
+//! `crate = "path"` names it: the path's tokens get the span of the user's string, so a path
+//! that does not resolve is reported there.
 //!
 //! Misuse is a compile error at the user's token that does not fit:
 //!
@@ -61,8 +65,10 @@
 //! - a qualifier other than `async` (`unsafe`, `const`, `extern "C"`): at the qualifier;
 //! - an item that is not a function: at its first token after attributes and visibility;
 //! - `#[goro::test]` beside the user's own `#[test]`: at that `[test]`;
-//! - an unknown argument or a value that is not a positive integer literal: at that key or
-//!   value, with the accepted keys in the message.
+//! - an unknown argument, a `worker_threads` value that is not a positive integer literal, or
+//!   a `crate` value that is not a string literal: at that key or value, with the accepted keys
+//!   or an example in the message;
+//! - a `crate` string that does not hold a path: at the string.
 //!
 //! A rejected function is emitted unchanged beside the error, so the names it defines still
 //! resolve; a bad argument is reported and the function is expanded without it.
@@ -88,7 +94,7 @@
 //! There is no `flavor` or current-thread runtime: the runtime is always goro's multi-threaded
 //! one, sized by `worker_threads` or by goro's default (available parallelism, or
 //! `GORO_MAXPROCS`). It does not accept methods, generic functions or functions with
-//! parameters, and it does not rename the crate path: it always names `::goro`.
+//! parameters.
 
 mod args;
 mod bridge;
@@ -108,8 +114,12 @@ use crate::expand::Macro;
 /// which builds a runtime with `goro::Builder`, blocks on the body and returns its output. `?`
 /// and `return` in the body work as in any function returning that type.
 ///
-/// The optional argument `worker_threads = N` (a positive integer literal) sets the number of
-/// worker threads; without it goro's default applies.
+/// The optional arguments, in any order, separated by commas:
+///
+/// - `worker_threads = N` (a positive integer literal) sets the number of worker threads;
+///   without it goro's default applies.
+/// - `crate = "path"` names goro by `path` instead of `::goro`, for a crate that depends on goro
+///   under another name or re-exports it; see the example below.
 ///
 /// ```
 /// #[goro::main(worker_threads = 2)]
@@ -124,6 +134,28 @@ use crate::expand::Macro;
 /// The attribute does not insist on the name `main`: on any `async fn` without parameters it
 /// makes a function that blocks its caller until the body has finished.
 ///
+/// A crate whose `Cargo.toml` says `my_goro = { package = "goro-rt", ... }` writes
+///
+/// ```ignore
+/// #[my_goro::main(crate = "my_goro", worker_threads = 2)]
+/// async fn main() {
+///     my_goro::spawn(async { 1 }).await.unwrap();
+/// }
+/// ```
+///
+/// and so does a crate that wraps goro, with the path to its re-export:
+///
+/// ```
+/// mod rt {
+///     pub use goro::*;
+/// }
+///
+/// #[rt::main(crate = "crate::rt")]
+/// async fn main() {
+///     assert_eq!(rt::spawn(async { 6 * 7 }).await.unwrap(), 42);
+/// }
+/// ```
+///
 /// # Panics
 ///
 /// The generated function panics if the runtime cannot be built (the OS refused a thread or the
@@ -134,7 +166,8 @@ use crate::expand::Macro;
 ///
 /// These are compile errors, each pointing at the offending token: a function that is not
 /// `async`, takes parameters, is generic or has a where-clause, has a qualifier other than
-/// `async`, an item that is not a function, and an unknown argument or malformed value.
+/// `async`, an item that is not a function, an unknown argument or malformed value, and a
+/// `crate` string that is not a path.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     bridge::run(Macro::Main, args, item)
@@ -145,8 +178,9 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// The function becomes a `#[test]` function of the same name that builds its own runtime and
 /// blocks on the body, so tests do not share runtime state. Other attributes stay on it:
 /// `#[should_panic]` sees the body's panics and `#[ignore]` skips the test. A test may return
-/// `Result<(), E>` and use `?`. The optional argument `worker_threads = N` sets the number of
-/// worker threads (`worker_threads = 1` gives a deterministic single-worker runtime).
+/// `Result<(), E>` and use `?`. The optional arguments are those of [`macro@main`]:
+/// `worker_threads = N` sets the number of worker threads (`worker_threads = 1` gives a
+/// deterministic single-worker runtime), and `crate = "path"` names goro by another path.
 ///
 /// ```
 /// #[goro::test(worker_threads = 1)]
@@ -160,6 +194,13 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// #[should_panic(expected = "boom")]
 /// async fn panics_reach_the_harness() {
 ///     panic!("boom");
+/// }
+///
+/// // In a crate that depends on goro as `my_goro`, this would be
+/// // `#[my_goro::test(crate = "my_goro")]`.
+/// #[goro::test(crate = "::goro", worker_threads = 2)]
+/// async fn names_goro_by_the_given_path() {
+///     assert_eq!(goro::spawn(async { 1 }).await.unwrap(), 1);
 /// }
 /// # fn main() {}
 /// ```

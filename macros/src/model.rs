@@ -102,6 +102,9 @@ pub(crate) enum Piece<O> {
     Code(&'static str),
     /// A token of the user's input, emitted as written, with its own span.
     Input(O),
+    /// Generated code written by the user inside a token (the path of `crate = "path"`), as
+    /// Rust source text; it gets the span of that token, so errors about it point there.
+    Spanned(String, O),
     /// A generated group around further pieces (used when user tokens go inside it).
     Group(Delim, Vec<Piece<O>>),
 }

@@ -33,6 +33,7 @@ pub(crate) fn render(pieces: &[Piece<String>]) -> String {
     join(pieces.iter().map(|piece| match piece {
         Piece::Code(src) => normalize(src),
         Piece::Input(text) => text.clone(),
+        Piece::Spanned(src, _) => normalize(src),
         Piece::Group(delim, inner) => group_text(*delim, &render(inner)),
     }))
 }

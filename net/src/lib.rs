@@ -52,7 +52,7 @@
 //! writing to a closed peer returns `BrokenPipe` even in a host process (a C program, say)
 //! that has not ignored SIGPIPE the way Rust's `main` does.
 //!
-//! # What goro-net does not do
+//! # What goro_net does not do
 //!
 //! - No TLS, no HTTP: use the futures-io ecosystem (`futures-rustls`, `async-tungstenite`)
 //!   on top of [`TcpStream`].

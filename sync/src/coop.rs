@@ -19,8 +19,8 @@
 //! 4. When no budget is installed (a plain thread, another executor), [`poll_proceed`] is always
 //!    `Ready`: the hook costs one thread-local read and changes nothing.
 //!
-//! The hook lives in `goro-sync` because this is the crate at the bottom of goro's dependency
-//! graph: the runtime installs the budget, the channels here and the sockets in `goro-net`
+//! The hook lives in `goro_sync` because this is the crate at the bottom of goro's dependency
+//! graph: the runtime installs the budget, the channels here and the sockets in `goro_net`
 //! draw on it, and none of them has to know about the others.
 
 use std::cell::Cell;

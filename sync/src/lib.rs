@@ -1,6 +1,6 @@
 //! Go's coordination vocabulary for async Rust, usable under any executor.
 //!
-//! `goro-sync` knows nothing about the goro runtime: every primitive here is built on
+//! `goro_sync` knows nothing about the goro runtime: every primitive here is built on
 //! [`std::task::Waker`] alone, so it works under goro, under another executor, and from plain
 //! threads. The runtime depends on this crate, never the other way round.
 //!

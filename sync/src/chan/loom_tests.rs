@@ -2,7 +2,7 @@
 //!
 //! Run with
 //! `RUSTFLAGS="--cfg goro_loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom
-//! cargo test -p goro-sync --release --lib loom`.
+//! cargo test -p goro-rt-sync --release --lib loom`.
 //! (That needs every crate in the build to compile under `--cfg goro_loom`, the runtime, a
 //! dev-dependency, included: a crate may name loom only under `all(goro_loom, test)`.)
 //! A lost wakeup shows up as a deadlock (every thread blocked in `block_on`), which loom

@@ -2,7 +2,8 @@
 //! offending token (the expected output is the `.stderr` beside it), and each program in
 //! `tests/pass/` compiles and runs.
 //!
-//! Regenerate the `.stderr` files with `TRYBUILD=overwrite cargo test -p goro-macros --test ui`
+//! Regenerate the `.stderr` files with
+//! `TRYBUILD=overwrite cargo test -p goro-rt-macros-ui --test ui`
 //! and read the diff: the carets must stay under the user's tokens.
 
 #[test]

@@ -1,0 +1,1 @@
+//! Tests only: the compile tests of `#[goro::main]` and `#[goro::test]` (see `tests/ui.rs`).

@@ -1,0 +1,2 @@
+#[goro::main(crate = "my goro")]
+async fn main() {}
