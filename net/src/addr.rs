@@ -52,9 +52,14 @@ impl Resolve {
             }
             Resolve::LookupStr(s) => goro_runtime::spawn_blocking(move || lookup(s.as_str())),
         };
-        blocking
-            .await
-            .map_err(|e| io::Error::other(format!("address lookup did not finish: {e}")))?
+        blocking.await.map_err(|e| match e.spawn_error() {
+            // Kind `Other` whatever the OS said: EAGAIN would read as `WouldBlock`.
+            Some(os) => io::Error::other(format!(
+                "could not resolve the host name: the OS refused to start a thread for the \
+                 lookup ({os})"
+            )),
+            None => io::Error::other(format!("address lookup did not finish: {e}")),
+        })?
     }
 }
 
@@ -113,7 +118,8 @@ pub(crate) async fn first_addr(addr: impl ToSocketAddrs) -> io::Result<SocketAdd
 /// # Errors
 ///
 /// If the name does not resolve (the resolver's error), or the input is not of the form
-/// `host:port`.
+/// `host:port`; an error of kind `Other` if no thread could start for the lookup (the
+/// process is at its thread limit and the blocking pool has no thread).
 ///
 /// # Cancel safety
 ///

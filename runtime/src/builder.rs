@@ -1,9 +1,10 @@
 //! Configuring and starting a [`Runtime`].
 
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::blocking;
+use crate::blocking::{self, SpawnHook};
 use crate::runtime::Runtime;
 
 /// The environment variable that sets the number of workers, as `GOMAXPROCS` does for Go.
@@ -30,6 +31,8 @@ pub struct Builder {
     thread_name: String,
     /// How long an idle blocking thread lingers.
     keep_alive: Duration,
+    /// Test hook run before each blocking thread starts (see `blocking_spawn_hook`).
+    spawn_hook: Option<SpawnHook>,
 }
 
 impl Default for Builder {
@@ -47,6 +50,7 @@ impl Builder {
             max_blocking_threads: blocking::DEFAULT_MAX_THREADS,
             thread_name: "goro".to_string(),
             keep_alive: blocking::KEEP_ALIVE,
+            spawn_hook: None,
         }
     }
 
@@ -86,6 +90,38 @@ impl Builder {
         self
     }
 
+    /// For tests of goro itself: `hook` runs before the blocking pool starts each thread, and
+    /// an `Err` it returns is handled as if the OS had refused the thread. This is how the
+    /// tests make thread creation fail, and recover, deterministically.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let refuse = Arc::new(AtomicBool::new(true));
+    /// let flag = refuse.clone();
+    /// let rt = goro_runtime::Builder::new()
+    ///     .worker_threads(1)
+    ///     .blocking_spawn_hook(move || match flag.load(Ordering::SeqCst) {
+    ///         true => Err(std::io::Error::from_raw_os_error(11)), // EAGAIN
+    ///         false => Ok(()),
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// let err = rt.block_on(rt.spawn_blocking(|| 1)).unwrap_err();
+    /// assert!(err.spawn_error().is_some());
+    /// refuse.store(false, Ordering::SeqCst);
+    /// assert_eq!(rt.block_on(rt.spawn_blocking(|| 1)).unwrap(), 1);
+    /// ```
+    #[doc(hidden)]
+    pub fn blocking_spawn_hook(
+        mut self,
+        hook: impl Fn() -> io::Result<()> + Send + Sync + 'static,
+    ) -> Builder {
+        self.spawn_hook = Some(SpawnHook(Arc::new(hook)));
+        self
+    }
+
     /// Starts the runtime's worker threads.
     ///
     /// # Errors
@@ -102,6 +138,7 @@ impl Builder {
             self.max_blocking_threads,
             self.keep_alive,
             self.thread_name.clone(),
+            self.spawn_hook.clone(),
         )
     }
 }
