@@ -19,7 +19,7 @@
 pub use goro_macros::{main, test};
 pub use goro_runtime::{
     block_on, coop, num_tasks, reactor, spawn, spawn_blocking, task, time, yield_now, Builder,
-    JoinError, JoinHandle, Runtime, TaskGroup, MAXPROCS_ENV,
+    JoinError, JoinHandle, Runtime, TaskGroup, MAXPROCS_ENV, MAX_WORKERS,
 };
 pub use goro_sync::select;
 
