@@ -74,7 +74,7 @@
 pub use goro_macros::{main, test};
 pub use goro_runtime::{
     block_on, num_tasks, spawn, spawn_blocking, task, time, yield_now, Builder, JoinError,
-    JoinHandle, Runtime, TaskGroup,
+    JoinHandle, Runtime, TaskGroup, MAX_WORKERS,
 };
 pub use goro_sync::select;
 

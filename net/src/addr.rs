@@ -52,14 +52,38 @@ impl Resolve {
             }
             Resolve::LookupStr(s) => goro_runtime::spawn_blocking(move || lookup(s.as_str())),
         };
-        blocking
-            .await
-            .map_err(|e| io::Error::other(format!("address lookup did not finish: {e}")))?
+        blocking.await.map_err(|e| match e.spawn_error() {
+            // Kind `Other` whatever the OS said: EAGAIN would read as `WouldBlock`.
+            Some(os) => io::Error::other(format!(
+                "could not resolve the host name: the OS refused to start a thread for the \
+                 lookup ({os})"
+            )),
+            None => io::Error::other(format!("address lookup did not finish: {e}")),
+        })?
     }
 }
 
 fn lookup(addr: impl std::net::ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
-    Ok(addr.to_socket_addrs()?.collect())
+    match addr.to_socket_addrs() {
+        Ok(addrs) => Ok(addrs.collect()),
+        Err(e) => Err(out_of_descriptors().unwrap_or(e)),
+    }
+}
+
+/// After a failed lookup: EMFILE or ENFILE if the process cannot open a descriptor now.
+///
+/// `getaddrinfo` needs descriptors (for `/etc/hosts`, for the socket to the DNS server); when
+/// it cannot open them, glibc reports the name as unknown ("Name or service not known"),
+/// which sends the reader looking for a DNS problem. Opening a socket ourselves tells the
+/// real cause apart. The OS error is returned as it is, so that a program backs off on
+/// EMFILE from a host-name `connect` just as it does from `accept` or a numeric `connect`.
+fn out_of_descriptors() -> Option<io::Error> {
+    use rustix::io::Errno;
+    use rustix::net::{AddressFamily, SocketType};
+    match rustix::net::socket(AddressFamily::INET, SocketType::DGRAM, None) {
+        Err(e) if e == Errno::MFILE || e == Errno::NFILE => Some(e.into()),
+        _ => None, // the descriptor, if any, is closed here
+    }
 }
 
 fn done(addr: impl Into<SocketAddr>) -> Resolve {
@@ -113,7 +137,10 @@ pub(crate) async fn first_addr(addr: impl ToSocketAddrs) -> io::Result<SocketAdd
 /// # Errors
 ///
 /// If the name does not resolve (the resolver's error), or the input is not of the form
-/// `host:port`.
+/// `host:port`; EMFILE ("Too many open files") or ENFILE if the lookup failed while the
+/// process or the system is out of file descriptors (glibc's own error would say the name
+/// is unknown); an error of kind `Other` if no thread could start for the lookup (the
+/// process is at its thread limit and the blocking pool has no thread).
 ///
 /// # Cancel safety
 ///

@@ -15,6 +15,15 @@ use goro_runtime::reactor::{Interest, Io, Registered};
 /// Dropping an `Async` deregisters the descriptor before closing it, so a descriptor number
 /// reused by a new socket never receives an event meant for the old one.
 ///
+/// # After its runtime shuts down
+///
+/// The descriptor belongs to the reactor of the runtime it was created on, and nobody
+/// watches it once that runtime is dropped. From then on every operation that could wait
+/// (reads, writes, `accept`, `connect`, [`readable`](Async::readable),
+/// [`writable`](Async::writable), the `*_with` calls, and the ones already waiting) returns
+/// at once an error of kind [`io::ErrorKind::Other`] saying that the socket's runtime was
+/// shut down, whichever runtime polls it. Create sockets on the runtime that will use them.
+///
 /// It implements [`AsyncRead`]/[`AsyncWrite`] when `&T` implements [`Read`]/[`Write`], both
 /// by value and through `&Async<T>`, so one task can read while another writes.
 ///
@@ -107,7 +116,8 @@ impl<T: AsFd> Async<T> {
     ///
     /// # Errors
     ///
-    /// If the OS poller fails to arm the descriptor.
+    /// If the OS poller fails to arm the descriptor, or the runtime it was created on was
+    /// shut down.
     ///
     /// # Cancel safety
     ///
@@ -128,7 +138,8 @@ impl<T: AsFd> Async<T> {
     ///
     /// # Errors
     ///
-    /// If the OS poller fails to arm the descriptor.
+    /// If the OS poller fails to arm the descriptor, or the runtime it was created on was
+    /// shut down.
     ///
     /// # Cancel safety
     ///
@@ -141,7 +152,7 @@ impl<T: AsFd> Async<T> {
     ///
     /// # Errors
     ///
-    /// If the OS poller fails to arm the descriptor.
+    /// If the OS poller fails to arm the descriptor, or the runtime was shut down.
     pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_ready(Interest::Read, cx)
     }
@@ -150,7 +161,7 @@ impl<T: AsFd> Async<T> {
     ///
     /// # Errors
     ///
-    /// If the OS poller fails to arm the descriptor.
+    /// If the OS poller fails to arm the descriptor, or the runtime was shut down.
     pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.poll_ready(Interest::Write, cx)
     }
@@ -173,7 +184,8 @@ impl<T: AsFd> Async<T> {
     ///
     /// # Errors
     ///
-    /// Whatever `op` returns other than `WouldBlock`.
+    /// Whatever `op` returns other than `WouldBlock`; an error of kind `Other`, without
+    /// running `op`, if the runtime the object was created on was shut down.
     ///
     /// # Cancel safety
     ///
@@ -201,7 +213,8 @@ impl<T: AsFd> Async<T> {
     ///
     /// # Errors
     ///
-    /// Whatever `op` returns other than `WouldBlock`.
+    /// Whatever `op` returns other than `WouldBlock`; an error of kind `Other`, without
+    /// running `op`, if the runtime the object was created on was shut down.
     ///
     /// # Cancel safety
     ///
@@ -217,7 +230,8 @@ impl<T: AsFd> Async<T> {
     ///
     /// # Errors
     ///
-    /// Whatever `op` returns other than `WouldBlock`.
+    /// Whatever `op` returns other than `WouldBlock`; an error of kind `Other`, without
+    /// running `op`, if the runtime the object was created on was shut down.
     pub fn poll_read_with<R>(
         &self,
         cx: &mut Context<'_>,
@@ -230,7 +244,8 @@ impl<T: AsFd> Async<T> {
     ///
     /// # Errors
     ///
-    /// Whatever `op` returns other than `WouldBlock`.
+    /// Whatever `op` returns other than `WouldBlock`; an error of kind `Other`, without
+    /// running `op`, if the runtime the object was created on was shut down.
     pub fn poll_write_with<R>(
         &self,
         cx: &mut Context<'_>,

@@ -44,9 +44,17 @@
 //! Connecting never blocks a worker: host names are resolved with `getaddrinfo` on the
 //! blocking pool (numeric addresses are parsed in place), and each address is connected with
 //! a non-blocking `connect` whose completion is awaited in the reactor, so
-//! `goro::time::timeout` bounds it and cancelling it closes the socket. The few calls std
+//! `goro::time::timeout` bounds it and cancelling it closes the socket. A lookup that fails
+//! while the process is out of file descriptors returns EMFILE (glibc would call the name
+//! unknown), and one for which no thread could start returns an error saying so. The few calls std
 //! lacks (that connect, `accept4` with SOCK_NONBLOCK, the listen backlog, `sendmsg` with
 //! MSG_NOSIGNAL) come from `rustix`, safely; this crate has no `unsafe` code.
+//!
+//! A socket belongs to the runtime it was created on (its descriptor is in that runtime's
+//! poller). It may be used from any runtime's tasks while that runtime lives; once it is
+//! dropped, every read, write, `accept`, `connect`, `readable` or `writable` on the socket
+//! returns at once an `io::Error` of kind `Other` saying that the socket's runtime was shut
+//! down, instead of waiting for events that nobody would deliver.
 //!
 //! SIGPIPE cannot kill the process: every stream write goes out with MSG_NOSIGNAL, so
 //! writing to a closed peer returns `BrokenPipe` even in a host process (a C program, say)

@@ -102,7 +102,9 @@ impl UdpSocket {
     ///
     /// Cancel safe.
     pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
-        addr::each_addr(addr, |a| async move { self.io.get_ref().connect(a) }).await
+        // Through the reactor (connect never returns WouldBlock on UDP) so that a socket
+        // whose runtime was shut down fails here as every other operation does.
+        addr::each_addr(addr, |a| self.io.write_with(move |s| s.connect(a))).await
     }
 
     /// Sends a datagram to the connected peer; returns the bytes sent.

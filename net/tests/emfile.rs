@@ -1,7 +1,8 @@
 //! `accept` when the process is out of file descriptors (EMFILE): the error reaches the
 //! caller, and a server that backs off (the README's pattern) makes few accept calls while
-//! saturated and recovers when descriptors free up. In its own test binary: it lowers
-//! RLIMIT_NOFILE for the whole process.
+//! saturated and recovers when descriptors free up; a host-name connect says that the
+//! process is out of descriptors, not that the name is unknown. Each test runs in a process
+//! of its own: it lowers RLIMIT_NOFILE for the whole process.
 
 mod common;
 
@@ -29,6 +30,30 @@ fn out_of_resources(e: &io::Error) -> bool {
         .any(|x| e.raw_os_error() == Some(x.raw_os_error()))
 }
 
+/// Lowers the descriptor limit to a little above what is open and opens files until the
+/// process is out of descriptors; returns the files and the old limit.
+fn saturate() -> (Vec<File>, Rlimit) {
+    let old = getrlimit(Resource::Nofile);
+    let open = std::fs::read_dir("/proc/self/fd").unwrap().count() as u64;
+    setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(open + 32),
+            maximum: old.maximum,
+        },
+    )
+    .unwrap();
+    let mut hog = Vec::new();
+    let err = loop {
+        match File::open("/dev/null") {
+            Ok(f) => hog.push(f),
+            Err(e) => break e,
+        }
+    };
+    assert!(out_of_resources(&err), "{err}");
+    (hog, old)
+}
+
 /// The README's accept loop: back off 5 ms, doubling up to 1 s, while accept fails.
 async fn serve(listener: TcpListener, calls: Arc<AtomicUsize>, accepted: Arc<AtomicUsize>) {
     let mut delay = Duration::from_millis(5);
@@ -51,6 +76,15 @@ async fn serve(listener: TcpListener, calls: Arc<AtomicUsize>, accepted: Arc<Ato
 
 #[test]
 fn accept_reports_emfile_and_a_backing_off_server_recovers() {
+    // In a child process of its own: the other test lowers the limit too.
+    common::in_own_process(
+        "accept_reports_emfile_and_a_backing_off_server_recovers",
+        90,
+        accept_at_the_limit,
+    );
+}
+
+fn accept_at_the_limit() {
     watchdog(60, || {
         let rt = runtime(2);
         let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
@@ -61,25 +95,7 @@ fn accept_reports_emfile_and_a_backing_off_server_recovers() {
             .collect();
 
         // Lower the limit a little above what is open, then use up the rest.
-        let old = getrlimit(Resource::Nofile);
-        let open = std::fs::read_dir("/proc/self/fd").unwrap().count() as u64;
-        let limit = open + 32;
-        setrlimit(
-            Resource::Nofile,
-            Rlimit {
-                current: Some(limit),
-                maximum: old.maximum,
-            },
-        )
-        .unwrap();
-        let mut hog = Vec::new();
-        let err = loop {
-            match File::open("/dev/null") {
-                Ok(f) => hog.push(f),
-                Err(e) => break e,
-            }
-        };
-        assert!(out_of_resources(&err), "{err}");
+        let (hog, old) = saturate();
 
         // A bare accept returns the error instead of waiting or spinning.
         let e = rt.block_on(listener.accept()).unwrap_err();
@@ -112,5 +128,38 @@ fn accept_reports_emfile_and_a_backing_off_server_recovers() {
         server.abort();
         drop(clients);
         setrlimit(Resource::Nofile, old).unwrap();
+    });
+}
+
+#[test]
+fn a_host_name_connect_out_of_descriptors_says_so() {
+    common::in_own_process("a_host_name_connect_out_of_descriptors_says_so", 90, || {
+        watchdog(60, || {
+            let rt = runtime(1);
+            let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let (hog, old) = saturate();
+            rt.block_on(async {
+                // glibc's getaddrinfo says "Name or service not known" here.
+                for e in [
+                    goro_net::TcpStream::connect(("localhost", port))
+                        .await
+                        .unwrap_err(),
+                    goro_net::lookup_host(("localhost", port))
+                        .await
+                        .unwrap_err(),
+                ] {
+                    assert_eq!(
+                        e.raw_os_error(),
+                        Some(rustix::io::Errno::MFILE.raw_os_error())
+                    );
+                    assert!(e.to_string().contains("Too many open files"), "{e}");
+                }
+            });
+            drop(hog);
+            rt.block_on(goro_net::TcpStream::connect(("localhost", port)))
+                .unwrap();
+            setrlimit(Resource::Nofile, old).unwrap();
+        })
     });
 }

@@ -439,3 +439,45 @@ fn ipv6_loopback_connections_work() {
         assert_eq!(&buf, b"v6");
     });
 }
+
+#[test]
+fn a_host_name_connect_without_a_thread_for_the_lookup_fails_then_recovers() {
+    common::in_own_process(
+        "a_host_name_connect_without_a_thread_for_the_lookup_fails_then_recovers",
+        60,
+        || {
+            use std::sync::atomic::{AtomicBool, Ordering};
+            // The hook stands for the OS refusing threads (EAGAIN at the thread limit).
+            let refuse = Arc::new(AtomicBool::new(true));
+            let flag = refuse.clone();
+            let rt = goro_runtime::Builder::new()
+                .worker_threads(1)
+                .blocking_spawn_hook(move || match flag.load(Ordering::SeqCst) {
+                    true => Err(io::Error::from_raw_os_error(11)),
+                    false => Ok(()),
+                })
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let port = listener.local_addr().unwrap().port();
+                for err in [
+                    TcpStream::connect(("localhost", port)).await.unwrap_err(),
+                    goro_net::lookup_host(("localhost", port))
+                        .await
+                        .unwrap_err(),
+                ] {
+                    assert_eq!(err.kind(), io::ErrorKind::Other, "{err}");
+                    assert!(
+                        err.to_string().contains("refused to start a thread"),
+                        "{err}"
+                    );
+                }
+                // A numeric address needs no thread.
+                TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+                refuse.store(false, Ordering::SeqCst);
+                TcpStream::connect(("localhost", port)).await.unwrap();
+            });
+        },
+    );
+}

@@ -19,8 +19,20 @@
 //!   of blocking calls does not leave hundreds of threads behind;
 //! - at shutdown, queued jobs are dropped, idle threads exit at once, and running jobs finish
 //!   on their own thread without being waited for (a blocking call cannot be interrupted).
+//!
+//! # When the OS refuses a thread
+//!
+//! If a thread cannot start (EAGAIN: the process or user is at its thread limit, or out of
+//! memory for a stack) while other threads of the pool are alive, the jobs wait for one of
+//! them: a thread exits only when the queue is empty, under the same lock. If none is alive,
+//! nobody would ever take the queue, so every queued job is failed at once: its handle
+//! reports the OS error ([`JoinError::spawn_error`](crate::JoinError::spawn_error)) instead
+//! of waiting for ever. Nothing is remembered of the failure: the next job tries to start a
+//! thread again, so the pool recovers as soon as the OS allows threads again.
 
 use std::collections::VecDeque;
+use std::fmt;
+use std::io;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
@@ -55,6 +67,19 @@ pub(crate) struct Pool {
     keep_alive: Duration,
     /// Thread names are `{prefix}-blocking-{n}`.
     prefix: String,
+    /// Runs before each thread start; an error stands for the OS refusing the thread.
+    spawn_hook: Option<SpawnHook>,
+}
+
+/// A test hook run before the pool starts a thread: an `Err` is treated as the OS refusing
+/// the thread, so tests can make thread creation fail deterministically.
+#[derive(Clone)]
+pub(crate) struct SpawnHook(pub(crate) Arc<dyn Fn() -> io::Result<()> + Send + Sync>);
+
+impl fmt::Debug for SpawnHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SpawnHook")
+    }
 }
 
 #[derive(Debug, Default)]
@@ -76,13 +101,19 @@ struct State {
 }
 
 impl Pool {
-    pub(crate) fn new(max_threads: usize, keep_alive: Duration, prefix: String) -> Pool {
+    pub(crate) fn new(
+        max_threads: usize,
+        keep_alive: Duration,
+        prefix: String,
+        spawn_hook: Option<SpawnHook>,
+    ) -> Pool {
         Pool {
             state: Mutex::new(State::default()),
             cvar: Condvar::new(),
             max_threads,
             keep_alive,
             prefix,
+            spawn_hook,
         }
     }
 
@@ -119,16 +150,31 @@ impl Pool {
         let id = state.next_id;
         state.next_id += 1;
         drop(state);
-        let h = handle.clone();
-        let spawned = thread::Builder::new()
-            .name(format!("{}-blocking-{id}", self.prefix))
-            .spawn(move || h.blocking.thread_main(&h));
-        if spawned.is_err() {
-            // The OS refused a thread; the job waits for one that exists, if any.
+        if let Err(e) = self.spawn_thread(handle, id) {
             let mut state = self.lock();
             state.threads -= 1;
             state.starting -= 1;
+            if state.threads > 0 {
+                return; // the jobs wait for a thread that exists (see the module docs)
+            }
+            let queued: Vec<_> = state.queue.drain(..).collect();
+            drop(state);
+            for job in queued {
+                crate::task::fail_to_start(job, &e);
+            }
         }
+    }
+
+    /// Starts blocking thread number `id`.
+    fn spawn_thread(&self, handle: &Arc<Handle>, id: usize) -> io::Result<()> {
+        if let Some(hook) = &self.spawn_hook {
+            (hook.0)()?;
+        }
+        let h = handle.clone();
+        thread::Builder::new()
+            .name(format!("{}-blocking-{id}", self.prefix))
+            .spawn(move || h.blocking.thread_main(&h))
+            .map(drop)
     }
 
     fn thread_main(&self, handle: &Arc<Handle>) {

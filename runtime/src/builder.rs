@@ -1,13 +1,23 @@
 //! Configuring and starting a [`Runtime`].
 
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::blocking;
+use crate::blocking::{self, SpawnHook};
 use crate::runtime::Runtime;
 
 /// The environment variable that sets the number of workers, as `GOMAXPROCS` does for Go.
+/// Set to an empty string, it counts as unset (as in Go).
 pub const MAXPROCS_ENV: &str = "GORO_MAXPROCS";
+
+/// The most worker threads a runtime may have; [`Builder::build`] refuses more (from
+/// [`Builder::worker_threads`] or `GORO_MAXPROCS`) with an error, and the default (one per
+/// CPU) is capped at it. Every worker starts when the runtime is built and reserves a thread
+/// stack, and idle workers scan each other's queues to steal, so workers beyond the CPU
+/// count only cost memory and stealing; 1024 is above the CPU count of any machine goro
+/// targets, and far below what the task registry can address (a 16-bit shard index).
+pub const MAX_WORKERS: usize = 1024;
 
 /// Builds a [`Runtime`] with custom settings.
 ///
@@ -30,6 +40,8 @@ pub struct Builder {
     thread_name: String,
     /// How long an idle blocking thread lingers.
     keep_alive: Duration,
+    /// Test hook run before each blocking thread starts (see `blocking_spawn_hook`).
+    spawn_hook: Option<SpawnHook>,
 }
 
 impl Default for Builder {
@@ -47,10 +59,12 @@ impl Builder {
             max_blocking_threads: blocking::DEFAULT_MAX_THREADS,
             thread_name: "goro".to_string(),
             keep_alive: blocking::KEEP_ALIVE,
+            spawn_hook: None,
         }
     }
 
-    /// Sets the number of worker threads, overriding `GORO_MAXPROCS`.
+    /// Sets the number of worker threads, overriding `GORO_MAXPROCS`. At most
+    /// [`MAX_WORKERS`]: [`Builder::build`] returns an error for more.
     ///
     /// # Panics
     ///
@@ -86,15 +100,56 @@ impl Builder {
         self
     }
 
+    /// For tests of goro itself: `hook` runs before the blocking pool starts each thread, and
+    /// an `Err` it returns is handled as if the OS had refused the thread. This is how the
+    /// tests make thread creation fail, and recover, deterministically.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let refuse = Arc::new(AtomicBool::new(true));
+    /// let flag = refuse.clone();
+    /// let rt = goro_runtime::Builder::new()
+    ///     .worker_threads(1)
+    ///     .blocking_spawn_hook(move || match flag.load(Ordering::SeqCst) {
+    ///         true => Err(std::io::Error::from_raw_os_error(11)), // EAGAIN
+    ///         false => Ok(()),
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// let err = rt.block_on(rt.spawn_blocking(|| 1)).unwrap_err();
+    /// assert!(err.spawn_error().is_some());
+    /// refuse.store(false, Ordering::SeqCst);
+    /// assert_eq!(rt.block_on(rt.spawn_blocking(|| 1)).unwrap(), 1);
+    /// ```
+    #[doc(hidden)]
+    pub fn blocking_spawn_hook(
+        mut self,
+        hook: impl Fn() -> io::Result<()> + Send + Sync + 'static,
+    ) -> Builder {
+        self.spawn_hook = Some(SpawnHook(Arc::new(hook)));
+        self
+    }
+
     /// Starts the runtime's worker threads.
     ///
     /// # Errors
     ///
-    /// If `GORO_MAXPROCS` is set to something other than a positive integer (and
-    /// `worker_threads` was not called), or if the OS refuses a thread or a poller.
+    /// `InvalidInput` if `GORO_MAXPROCS` is set to something other than a positive integer
+    /// (and `worker_threads` was not called), or if the number of workers asked for is above
+    /// [`MAX_WORKERS`]; what the OS says if it refuses a thread or a poller.
+    ///
+    /// ```
+    /// let err = goro_runtime::Builder::new()
+    ///     .worker_threads(goro_runtime::MAX_WORKERS + 1)
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// ```
     pub fn build(&self) -> io::Result<Runtime> {
         let workers = match self.worker_threads {
-            Some(n) => n,
+            Some(n) => check_workers(n, "worker_threads")?,
             None => workers_from_env()?,
         };
         Runtime::start(
@@ -102,32 +157,57 @@ impl Builder {
             self.max_blocking_threads,
             self.keep_alive,
             self.thread_name.clone(),
+            self.spawn_hook.clone(),
         )
     }
 }
 
-/// `GORO_MAXPROCS` if set, else the available parallelism.
+/// `GORO_MAXPROCS` if set (and not empty), else the available parallelism, capped at
+/// [`MAX_WORKERS`].
 fn workers_from_env() -> io::Result<usize> {
-    match std::env::var(MAXPROCS_ENV) {
-        Ok(value) => parse_maxprocs(&value),
-        Err(std::env::VarError::NotPresent) => {
-            Ok(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    let from_env = match std::env::var(MAXPROCS_ENV) {
+        Ok(value) => parse_maxprocs(&value)?,
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(v)) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{MAXPROCS_ENV} must be a positive integer, got {v:?}"),
+            ))
         }
-        Err(std::env::VarError::NotUnicode(v)) => Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{MAXPROCS_ENV} must be a positive integer, got {v:?}"),
-        )),
+    };
+    match from_env {
+        Some(n) => check_workers(n, MAXPROCS_ENV),
+        None => {
+            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+            Ok(cpus.min(MAX_WORKERS))
+        }
     }
 }
 
-fn parse_maxprocs(value: &str) -> io::Result<usize> {
-    match value.trim().parse::<usize>() {
-        Ok(n) if n > 0 => Ok(n),
+/// The value of `GORO_MAXPROCS`: `None` if empty (unset, as in Go).
+fn parse_maxprocs(value: &str) -> io::Result<Option<usize>> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    match value.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(Some(n)),
         _ => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("{MAXPROCS_ENV} must be a positive integer, got {value:?}"),
         )),
     }
+}
+
+/// `n` workers, asked for by `source`, if it is not above [`MAX_WORKERS`].
+fn check_workers(n: usize, source: &str) -> io::Result<usize> {
+    if n > MAX_WORKERS {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{source} asks for {n} worker threads; goro allows at most {MAX_WORKERS}"),
+        ));
+    }
+    Ok(n)
 }
 
 #[cfg(test)]
@@ -136,12 +216,22 @@ mod tests {
 
     #[test]
     fn maxprocs_accepts_positive_integers_only() {
-        assert_eq!(parse_maxprocs("3").unwrap(), 3);
-        assert_eq!(parse_maxprocs(" 2 ").unwrap(), 2);
-        for bad in ["0", "-1", "two", ""] {
+        assert_eq!(parse_maxprocs("3").unwrap(), Some(3));
+        assert_eq!(parse_maxprocs(" 2 ").unwrap(), Some(2));
+        assert_eq!(parse_maxprocs("").unwrap(), None);
+        assert_eq!(parse_maxprocs("  ").unwrap(), None);
+        for bad in ["0", "-1", "two"] {
             let err = parse_maxprocs(bad).unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
             assert!(err.to_string().contains("GORO_MAXPROCS"), "{err}");
         }
+    }
+
+    #[test]
+    fn worker_counts_above_the_maximum_are_refused() {
+        assert_eq!(check_workers(MAX_WORKERS, "x").unwrap(), MAX_WORKERS);
+        let err = check_workers(MAX_WORKERS + 1, "GORO_MAXPROCS").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("at most 1024"), "{err}");
     }
 }

@@ -70,7 +70,7 @@ pub mod time;
 
 pub use block_on::block_on;
 pub use blocking::{DEFAULT_MAX_THREADS, KEEP_ALIVE};
-pub use builder::{Builder, MAXPROCS_ENV};
+pub use builder::{Builder, MAXPROCS_ENV, MAX_WORKERS};
 pub use goro_sync::coop;
 pub use group::{TaskGroup, Wait};
 pub use runtime::Runtime;

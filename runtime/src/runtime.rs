@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use crate::blocking::Pool;
+use crate::blocking::{Pool, SpawnHook};
 use crate::executor::worker::{self, Core};
 use crate::executor::{self, queue, Remote, Shared};
 use crate::park::Parker;
@@ -90,6 +90,7 @@ impl Runtime {
         max_blocking: usize,
         keep_alive: Duration,
         name: String,
+        spawn_hook: Option<SpawnHook>,
     ) -> io::Result<Runtime> {
         let reactor = Arc::new(Reactor::new()?);
         let mut cores = Vec::with_capacity(workers);
@@ -108,7 +109,7 @@ impl Runtime {
         let handle = Arc::new(Handle {
             executor: Shared::new(remotes.into_boxed_slice()),
             reactor,
-            blocking: Pool::new(max_blocking, keep_alive, name.clone()),
+            blocking: Pool::new(max_blocking, keep_alive, name.clone(), spawn_hook),
             tasks: Registry::new(workers + 1),
             shutdown: AtomicBool::new(false),
         });
@@ -151,7 +152,14 @@ impl Runtime {
         task::spawn_on(&self.handle, future, None, Kind::Async, Location::caller())
     }
 
-    /// Runs a blocking function on this runtime's blocking pool.
+    /// Runs a blocking function on this runtime's blocking pool; as
+    /// [`spawn_blocking`](crate::spawn_blocking), a thread refused by the OS included.
+    ///
+    /// ```
+    /// let rt = goro_runtime::Runtime::new().unwrap();
+    /// let handle = rt.spawn_blocking(|| 2 + 2);
+    /// assert_eq!(rt.block_on(handle).unwrap(), 4);
+    /// ```
     #[track_caller]
     pub fn spawn_blocking<F, T>(&self, f: F) -> JoinHandle<T>
     where

@@ -27,6 +27,7 @@
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
+use std::io;
 use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::Pin;
@@ -62,6 +63,14 @@ const NAMED: u64 = 1 << 61;
 const ABORTED: u64 = 1 << 63;
 const SHARD_SHIFT: u32 = 32;
 const SHARD_MASK: u64 = 0xFFFF;
+// Shard `i + 1` is worker `i`'s: every worker's shard must fit in the mask.
+const _: () = assert!(crate::builder::MAX_WORKERS < SHARD_MASK as usize);
+/// A blocking call dropped because no thread could start for it keeps the OS error here
+/// (12 bits: Linux errno values stay below 4096), so its handle can report it.
+const SPAWN_ERRNO_SHIFT: u32 = 48;
+const SPAWN_ERRNO_MASK: u64 = 0xFFF;
+/// The value stored when the thread start failed without an OS error code.
+const SPAWN_ERRNO_UNKNOWN: u64 = SPAWN_ERRNO_MASK;
 
 fn reg_shard(reg: u64) -> usize {
     ((reg >> SHARD_SHIFT) & SHARD_MASK) as usize
@@ -115,6 +124,16 @@ impl Meta {
         let prev = self.reg.fetch_or(bits, Ordering::SeqCst);
         if prev & ABORTED != 0 {
             cx.waker().wake_by_ref();
+        }
+    }
+
+    /// The error that kept a blocking call from starting, if that is why it was dropped.
+    fn spawn_error(&self) -> Option<io::Error> {
+        let code = (self.reg.load(Ordering::Acquire) >> SPAWN_ERRNO_SHIFT) & SPAWN_ERRNO_MASK;
+        match code {
+            0 => None,
+            SPAWN_ERRNO_UNKNOWN => Some(io::Error::other("the OS refused to start a thread")),
+            errno => Some(io::Error::from_raw_os_error(errno as i32)),
         }
     }
 
@@ -288,6 +307,19 @@ where
     })
 }
 
+/// Drops a blocking call that no thread can run, recording `err` for its handle.
+pub(crate) fn fail_to_start(runnable: Runnable, err: &io::Error) {
+    let code = match err.raw_os_error() {
+        Some(errno @ 1..) if (errno as u64) < SPAWN_ERRNO_UNKNOWN => errno as u64,
+        _ => SPAWN_ERRNO_UNKNOWN,
+    };
+    runnable
+        .metadata()
+        .reg
+        .fetch_or(code << SPAWN_ERRNO_SHIFT, Ordering::Release);
+    crate::executor::drop_runnable(runnable);
+}
+
 /// The schedule function of blocking tasks (a cold path: one schedule per call).
 fn schedule_blocking(runnable: Runnable) {
     let handle = runnable.metadata().handle.clone();
@@ -408,7 +440,8 @@ impl<T> Future for JoinHandle<T> {
         let Some((task, _)) = self.task.as_mut() else {
             return Poll::Ready(Err(JoinError::cancelled()));
         };
-        Poll::Ready(match std::task::ready!(Pin::new(task).poll(cx)) {
+        let output = std::task::ready!(Pin::new(task).poll(cx));
+        Poll::Ready(match output {
             Some(Ok(out)) => Ok(out),
             Some(Err(Abnormal(abnormal))) => match *abnormal {
                 AbnormalKind::Panicked(payload) => Err(JoinError {
@@ -416,7 +449,12 @@ impl<T> Future for JoinHandle<T> {
                 }),
                 AbnormalKind::Aborted => Err(JoinError::cancelled()),
             },
-            None => Err(JoinError::cancelled()),
+            None => match self.meta().and_then(Meta::spawn_error) {
+                Some(e) => Err(JoinError {
+                    repr: Repr::NoThread(e),
+                }),
+                None => Err(JoinError::cancelled()),
+            },
         })
     }
 }
@@ -439,14 +477,29 @@ impl<T> fmt::Debug for JoinHandle<T> {
 }
 
 /// Why awaiting a [`JoinHandle`] gave no output: the task panicked or was cancelled.
+///
+/// A blocking call that never ran because the OS refused to start a thread for it (and the
+/// pool had none) counts as cancelled, and [`JoinError::spawn_error`] gives the OS error:
+///
+/// ```
+/// goro_runtime::block_on(async {
+///     match goro_runtime::spawn_blocking(|| 1).await {
+///         Ok(n) => assert_eq!(n, 1),
+///         Err(e) if e.spawn_error().is_some() => eprintln!("no thread: {e}"),
+///         Err(e) => panic!("{e}"),
+///     }
+/// });
+/// ```
 pub struct JoinError {
-    /// Which of the two.
+    /// Which of the three.
     repr: Repr,
 }
 
 enum Repr {
     Panic(Box<dyn Any + Send + 'static>),
     Cancelled,
+    /// A blocking call dropped because no thread could start for it; the OS error.
+    NoThread(io::Error),
 }
 
 impl JoinError {
@@ -461,9 +514,20 @@ impl JoinError {
         matches!(self.repr, Repr::Panic(_))
     }
 
-    /// True if the task was aborted, or dropped by the runtime's shutdown.
+    /// True if the task was aborted, or dropped by the runtime's shutdown, or (a blocking
+    /// call) dropped because no thread could start for it: see [`JoinError::spawn_error`].
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(self.repr, Repr::Cancelled | Repr::NoThread(_))
+    }
+
+    /// For a blocking call that never ran because the OS refused to start a thread for it
+    /// while the pool had none (EAGAIN: at the process's thread limit, or out of memory):
+    /// the OS error. The next blocking call tries to start a thread again.
+    pub fn spawn_error(&self) -> Option<&io::Error> {
+        match &self.repr {
+            Repr::NoThread(e) => Some(e),
+            _ => None,
+        }
     }
 
     /// The panic payload, to re-raise with `std::panic::resume_unwind`.
@@ -486,7 +550,7 @@ impl JoinError {
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
             Repr::Panic(payload) => Ok(payload),
-            Repr::Cancelled => Err(self),
+            Repr::Cancelled | Repr::NoThread(_) => Err(self),
         }
     }
 
@@ -496,7 +560,7 @@ impl JoinError {
                 .downcast_ref::<&str>()
                 .copied()
                 .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
-            Repr::Cancelled => None,
+            Repr::Cancelled | Repr::NoThread(_) => None,
         }
     }
 }
@@ -509,6 +573,7 @@ impl fmt::Debug for JoinError {
                 .field(&self.panic_message().unwrap_or("<non-string payload>"))
                 .finish(),
             Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::NoThread(e) => f.debug_tuple("JoinError::NoThread").field(e).finish(),
         }
     }
 }
@@ -521,11 +586,22 @@ impl fmt::Display for JoinError {
                 None => f.write_str("task panicked"),
             },
             Repr::Cancelled => f.write_str("task was cancelled"),
+            Repr::NoThread(e) => write!(
+                f,
+                "blocking call never ran: the OS refused to start a thread for it: {e}"
+            ),
         }
     }
 }
 
-impl std::error::Error for JoinError {}
+impl std::error::Error for JoinError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.repr {
+            Repr::NoThread(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// Builds a task with options: today, a name that task dumps and [`JoinHandle::name`] show.
 ///
@@ -606,7 +682,11 @@ where
 /// });
 /// ```
 ///
-/// A panic of `f` is reported through the handle ([`JoinError::is_panic`]).
+/// A panic of `f` is reported through the handle ([`JoinError::is_panic`]). If the OS
+/// refuses to start a thread for it while the pool has none (the process is at its thread
+/// limit), `f` is dropped without running and the handle reports the OS error
+/// ([`JoinError::spawn_error`]) at once, rather than leaving the call queued for ever; the
+/// next call tries to start a thread again.
 #[track_caller]
 pub fn spawn_blocking<F, T>(f: F) -> JoinHandle<T>
 where

@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -141,4 +141,81 @@ fn a_burst_of_long_calls_runs_them_all_at_once() {
             rt.blocking_threads()
         );
     });
+}
+
+/// A runtime whose blocking pool cannot start threads while `refuse` is set: the hook
+/// stands for the OS failing `pthread_create` with EAGAIN (the thread limit).
+fn runtime_refusing_threads(refuse: &Arc<AtomicBool>) -> goro_runtime::Runtime {
+    let refuse = refuse.clone();
+    goro_runtime::Builder::new()
+        .worker_threads(1)
+        .blocking_spawn_hook(move || match refuse.load(Ordering::SeqCst) {
+            true => Err(std::io::Error::from_raw_os_error(EAGAIN)),
+            false => Ok(()),
+        })
+        .build()
+        .unwrap()
+}
+
+/// Linux's EAGAIN, what `pthread_create` returns at the thread limit.
+const EAGAIN: i32 = 11;
+
+#[test]
+fn a_blocking_call_no_thread_can_run_reports_the_os_error_and_the_pool_recovers() {
+    common::in_own_process(
+        "a_blocking_call_no_thread_can_run_reports_the_os_error_and_the_pool_recovers",
+        60,
+        || {
+            let refuse = Arc::new(AtomicBool::new(true));
+            let rt = runtime_refusing_threads(&refuse);
+            let ran = Arc::new(AtomicUsize::new(0));
+            let handles: Vec<_> = (0..3)
+                .map(|_| {
+                    let ran = ran.clone();
+                    rt.spawn_blocking(move || ran.fetch_add(1, Ordering::SeqCst))
+                })
+                .collect();
+            for h in handles {
+                let err = rt.block_on(h).unwrap_err();
+                let os = err.spawn_error().expect("the OS error is reported");
+                assert_eq!(os.raw_os_error(), Some(EAGAIN));
+                assert!(err.is_cancelled() && !err.is_panic());
+                assert!(
+                    err.to_string().contains("refused to start a thread"),
+                    "{err}"
+                );
+            }
+            assert_eq!(ran.load(Ordering::SeqCst), 0);
+            assert_eq!(rt.blocking_threads(), 0);
+            assert_eq!(rt.num_tasks(), 0, "the failed calls are gone");
+            // Threads can start again: the next call starts one.
+            refuse.store(false, Ordering::SeqCst);
+            assert_eq!(rt.block_on(rt.spawn_blocking(|| 7)).unwrap(), 7);
+        },
+    );
+}
+
+#[test]
+fn a_refused_thread_leaves_the_job_to_a_thread_that_exists() {
+    common::in_own_process(
+        "a_refused_thread_leaves_the_job_to_a_thread_that_exists",
+        60,
+        || {
+            let refuse = Arc::new(AtomicBool::new(false));
+            let rt = runtime_refusing_threads(&refuse);
+            let (started_tx, started_rx) = std::sync::mpsc::channel();
+            let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+            let first = rt.spawn_blocking(move || {
+                started_tx.send(()).unwrap();
+                release_rx.recv().unwrap();
+            });
+            started_rx.recv().unwrap();
+            // One thread is alive (busy): a refused second thread is no reason to fail.
+            refuse.store(true, Ordering::SeqCst);
+            let second = rt.spawn_blocking(|| 2);
+            release_tx.send(()).unwrap();
+            rt.block_on(first).unwrap();
+            assert_eq!(rt.block_on(second).unwrap(), 2);
+        },
+    );
 }

@@ -73,8 +73,9 @@ impl TcpStream {
     ///
     /// # Errors
     ///
-    /// If the name does not resolve, or no address connects: the last address's error
-    /// (`ConnectionRefused`, `TimedOut`, `NetworkUnreachable`, ...).
+    /// If the name does not resolve (as [`lookup_host`](crate::lookup_host), whose errors
+    /// include "no thread could start for the lookup"), or no address connects: the last
+    /// address's error (`ConnectionRefused`, `TimedOut`, `NetworkUnreachable`, ...).
     ///
     /// # Cancel safety
     ///

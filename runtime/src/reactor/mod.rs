@@ -18,6 +18,16 @@
 //! either the driver saw the new timer before it slept, or the inserter saw it sleeping too
 //! long and woke it: no third case.
 //!
+//! # After shutdown
+//!
+//! A socket may outlive its runtime (it was moved to another runtime's task, say). Nobody
+//! drives a dead runtime's poller, so a task waiting on it would wait for ever. Instead,
+//! [`Reactor::shutdown`] sets `shut_down` and then wakes every waiter of every source, each
+//! under its source's lock; a source stores a waker only under that lock after checking the
+//! flag. So a waiter either stored its waker before the flag was set, and shutdown wakes it,
+//! or sees the flag: then every operation (and every new registration) returns
+//! [`shut_down_error`] at once.
+//!
 //! # Modules
 //!
 //! - `timer`: the timer heap (and why a heap).
@@ -31,7 +41,7 @@ pub(crate) mod timer;
 use std::io;
 use std::os::fd::AsFd;
 use std::sync::atomic::{
-    AtomicU64, AtomicUsize,
+    AtomicBool, AtomicU64, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release},
 };
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
@@ -96,6 +106,16 @@ pub(crate) struct Reactor {
     fired_through: AtomicU64,
     /// Held by the thread that drives the poller.
     driver: Mutex<Driver>,
+    /// Set once, when the runtime shuts down: nobody will drive the poller again, so every
+    /// operation on a source fails instead of waiting (see the module docs).
+    shut_down: AtomicBool,
+}
+
+/// The error of every operation on a socket whose runtime was shut down.
+pub(crate) fn shut_down_error() -> io::Error {
+    io::Error::other(
+        "goro: the socket's runtime was shut down; create the socket again on a running runtime",
+    )
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -121,6 +141,7 @@ impl Reactor {
                 events: Events::new(),
                 wakers: Vec::new(),
             }),
+            shut_down: AtomicBool::new(false),
         })
     }
 
@@ -232,9 +253,17 @@ impl Reactor {
         lock(&self.timers).timers.remove(key);
     }
 
+    /// Whether the runtime shut down: then nobody drives the poller.
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.shut_down.load(Acquire)
+    }
+
     /// Registers a descriptor.
     fn insert_source(&self, io: &impl AsFd) -> io::Result<Arc<Source>> {
         let mut sources = lock(&self.sources);
+        if self.is_shut_down() {
+            return Err(shut_down_error());
+        }
         let entry = sources.vacant_entry();
         let generation =
             self.generation.fetch_add(1, Relaxed) & ((1 << (usize::BITS - SLOT_BITS)) - 1);
@@ -261,13 +290,23 @@ impl Reactor {
         sys::arm(&self.poller, io, key, read, write)
     }
 
-    /// Drops every waker the reactor holds, so that tasks parked on it can be freed.
+    /// Marks the reactor dead and lets go of every waker it holds: timers' wakers are
+    /// dropped, so that tasks parked on them can be freed; sources' wakers are woken, so that
+    /// a task of another runtime waiting on a socket of this one sees the error instead of
+    /// waiting for ever (a task of this runtime is dropped when woken: it is shut down too).
     pub(crate) fn shutdown(&self) {
+        // Set under the sources lock: a registration either sees it or is in the list below.
+        let sources: Vec<_> = {
+            let sources = lock(&self.sources);
+            self.shut_down.store(true, Release);
+            sources.iter().map(|(_, s)| s.clone()).collect()
+        };
         lock(&self.timers).timers.clear();
-        let sources: Vec<_> = lock(&self.sources).iter().map(|(_, s)| s.clone()).collect();
+        let mut wakers = Vec::new();
         for source in sources {
-            source.clear();
+            source.take_all_wakers(&mut wakers);
         }
+        wake_all(&mut wakers);
     }
 }
 

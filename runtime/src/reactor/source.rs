@@ -51,7 +51,7 @@ use std::task::{Context, Poll, Waker};
 use slab::Slab;
 
 use super::sys::Mode;
-use super::Reactor;
+use super::{shut_down_error, Reactor};
 
 /// Which way an operation waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,12 +166,18 @@ impl Source {
         }
     }
 
-    /// Drops the wakers (shutdown, deregistration). Waiter entries stay: their futures own them.
+    /// Moves every waker of both directions into `wakers`. Waiter entries stay: their
+    /// futures own them.
+    pub(crate) fn take_all_wakers(&self, wakers: &mut Vec<Waker>) {
+        for dir in self.lock().iter_mut() {
+            dir.take_wakers(wakers);
+        }
+    }
+
+    /// Drops the wakers (deregistration).
     pub(crate) fn clear(&self) {
         let mut dropped = Vec::new();
-        for dir in self.lock().iter_mut() {
-            dir.take_wakers(&mut dropped);
-        }
+        self.take_all_wakers(&mut dropped);
         drop(dropped); // outside the lock: a waker's drop may run arbitrary code
     }
 
@@ -197,10 +203,22 @@ impl Source {
         slot: Slot<'_>,
     ) -> Poll<io::Result<()>> {
         let i = interest.index();
+        if reactor.is_shut_down() {
+            return Poll::Ready(Err(shut_down_error()));
+        }
         if self.is_ready(i) && matches!(slot, Slot::Poll | Slot::Waiter(None)) {
             return Poll::Ready(Ok(())); // nothing registered: no lock needed
         }
         let mut dirs = self.lock();
+        if reactor.is_shut_down() {
+            // Checked under the lock: shutdown wakes, under this lock, what was stored before.
+            if let Slot::Waiter(key) = slot {
+                if let Some(k) = key.take() {
+                    dirs[i].waiters.remove(k);
+                }
+            }
+            return Poll::Ready(Err(shut_down_error()));
+        }
         if self.is_ready(i) {
             if let Slot::Waiter(key) = slot {
                 if let Some(k) = key.take() {
@@ -250,6 +268,14 @@ impl Source {
 /// This is the building block of `goro::net`: it owns a non-blocking descriptor, waits for
 /// readiness without blocking a thread, and deregisters the descriptor before closing it.
 ///
+/// It stays registered with the runtime it was created on. Once that runtime is shut down
+/// (dropped), nobody watches the descriptor any more: every operation that could wait
+/// ([`poll_ready`](Registered::poll_ready), [`poll_io`](Registered::poll_io),
+/// [`ready`](Registered::ready), [`io`](Registered::io), and the futures already waiting)
+/// returns an error of kind [`io::ErrorKind::Other`] saying that the socket's runtime was
+/// shut down, at once, whatever runtime polls it; so does registering with a runtime that
+/// is shutting down. Dropping it, or [`into_inner`](Registered::into_inner), still works.
+///
 /// ```
 /// use std::io::{Read, Write};
 /// use std::os::unix::net::UnixStream;
@@ -284,7 +310,8 @@ impl<T: AsFd> Registered<T> {
     ///
     /// # Errors
     ///
-    /// Whatever the OS poller reports, for example when the descriptor cannot be polled.
+    /// Whatever the OS poller reports, for example when the descriptor cannot be polled;
+    /// an error of kind `Other` if the current runtime is shutting down.
     pub fn new(io: T) -> io::Result<Registered<T>> {
         let reactor = crate::current::handle().reactor.clone();
         let source = reactor.insert_source(&io)?;
@@ -319,7 +346,7 @@ impl<T: AsFd> Registered<T> {
     ///
     /// # Errors
     ///
-    /// If the OS poller fails to arm the descriptor.
+    /// If the OS poller fails to arm the descriptor, or the runtime was shut down.
     pub fn poll_ready(&self, interest: Interest, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.source
             .poll_ready(&self.reactor, self.get_ref(), interest, cx, Slot::Poll)
@@ -333,13 +360,17 @@ impl<T: AsFd> Registered<T> {
     ///
     /// # Errors
     ///
-    /// Whatever `op` returns other than `WouldBlock`, or a failure to arm the descriptor.
+    /// Whatever `op` returns other than `WouldBlock`, a failure to arm the descriptor, or an
+    /// error of kind `Other` if the runtime was shut down (then `op` does not run).
     pub fn poll_io<R>(
         &self,
         interest: Interest,
         cx: &mut Context<'_>,
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
+        if self.reactor.is_shut_down() {
+            return Poll::Ready(Err(shut_down_error()));
+        }
         if goro_sync::coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
@@ -376,7 +407,7 @@ impl<T: AsFd> Registered<T> {
     ///
     /// # Errors
     ///
-    /// If the OS poller fails to arm the descriptor.
+    /// If the OS poller fails to arm the descriptor, or the runtime was shut down.
     ///
     /// # Cancel safety
     ///
@@ -411,7 +442,8 @@ impl<T: AsFd> Registered<T> {
     ///
     /// # Errors
     ///
-    /// Whatever `op` returns other than `WouldBlock`, or a failure to arm the descriptor.
+    /// Whatever `op` returns other than `WouldBlock`, a failure to arm the descriptor, or an
+    /// error of kind `Other` if the runtime was shut down (then `op` does not run).
     ///
     /// # Cancel safety
     ///
@@ -433,7 +465,7 @@ impl<T: AsFd> Registered<T> {
     ///
     /// # Errors
     ///
-    /// If the OS poller fails to arm the descriptor.
+    /// If the OS poller fails to arm the descriptor, or the runtime was shut down.
     ///
     /// # Cancel safety
     ///
@@ -446,7 +478,7 @@ impl<T: AsFd> Registered<T> {
     ///
     /// # Errors
     ///
-    /// If the OS poller fails to arm the descriptor.
+    /// If the OS poller fails to arm the descriptor, or the runtime was shut down.
     ///
     /// # Cancel safety
     ///
@@ -526,10 +558,14 @@ impl<T: AsFd, R, F: FnMut(&T) -> io::Result<R> + Unpin> Future for Io<'_, T, F> 
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<R>> {
         let this = self.get_mut();
+        let (registered, interest) = (this.registered, this.interest);
+        if registered.reactor.is_shut_down() {
+            registered.source.remove_waiter(interest, &mut this.key);
+            return Poll::Ready(Err(shut_down_error()));
+        }
         if goro_sync::coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
-        let (registered, interest) = (this.registered, this.interest);
         loop {
             let tick = registered.source.tick(interest);
             match (this.op)(registered.get_ref()) {

@@ -86,3 +86,37 @@ pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+/// Set in a child process started by [`in_own_process`]: the child runs the test's body.
+pub const CHILD_ENV: &str = "GORO_TEST_CHILD";
+
+/// Runs `body` in a child process (this test binary again, with only test `name`), so that a
+/// hang or an abort fails this test alone: the child is killed, by its PID, after `secs`
+/// seconds. In the child (where [`CHILD_ENV`] is set) runs `body` directly.
+pub fn in_own_process(name: &str, secs: u64, body: impl FnOnce()) {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        body();
+        return;
+    }
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, "1")
+        .spawn()
+        .expect("start the child test process");
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill(); // this child only, by its PID
+            let _ = child.wait();
+            panic!("test {name} still running after {secs} s in its own process: killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        status.success(),
+        "test {name} failed in its own process: {status}"
+    );
+}
