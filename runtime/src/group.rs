@@ -143,6 +143,8 @@ enum Failure<E> {
 struct Todo<E> {
     /// Members to abort (a handle is dropped right after its abort).
     abort: Vec<JoinHandle<()>>,
+    /// Handles of members that ended, to drop.
+    release: Vec<JoinHandle<()>>,
     /// Queued members dropped unstarted.
     dropped: Vec<Queued<E>>,
     /// Waiters to wake.
@@ -155,6 +157,7 @@ impl<E> Todo<E> {
     fn new() -> Todo<E> {
         Todo {
             abort: Vec::new(),
+            release: Vec::new(),
             dropped: Vec::new(),
             wake: Vec::new(),
             start: VecDeque::new(),
@@ -164,6 +167,7 @@ impl<E> Todo<E> {
     /// Adds `other`'s work to this one.
     fn append(&mut self, mut other: Todo<E>) {
         self.abort.append(&mut other.abort);
+        self.release.append(&mut other.release);
         self.dropped.append(&mut other.dropped);
         self.wake.append(&mut other.wake);
         self.start.append(&mut other.start);
@@ -397,6 +401,7 @@ impl<E: Send + 'static> Inner<E> {
                 handle.abort();
                 drop(handle);
             }
+            drop(std::mem::take(&mut todo.release));
             drop(std::mem::take(&mut todo.dropped));
             for waker in todo.wake.drain(..) {
                 waker.wake();
@@ -447,8 +452,9 @@ impl<E: Send + 'static> Inner<E> {
         let stopped = state.stopped;
         match state.running.get_mut(slot) {
             Some(entry) if entry.id == id && !stopped => entry.handle = Some(handle),
-            // Stopped while it was being spawned (nobody could abort it yet), or already ended.
-            _ => todo.abort.push(handle),
+            // Stopped while it was being spawned: nobody could abort it yet.
+            Some(entry) if entry.id == id => todo.abort.push(handle),
+            _ => todo.release.push(handle), // it has ended already
         }
         todo
     }
@@ -483,7 +489,7 @@ impl<E> State<E> {
     /// Records that the member in `slot` ended; returns what to do after unlocking.
     fn end(&mut self, slot: usize, outcome: Outcome<E>) -> Todo<E> {
         let mut todo = Todo::new();
-        todo.abort
+        todo.release
             .extend(self.running.try_remove(slot).and_then(|s| s.handle));
         let failure = match outcome {
             Outcome::Err(e) => Some(Failure::Error(e)),

@@ -233,11 +233,13 @@ fn spawning_into_a_group_after_the_runtime_shut_down_does_not_hang() {
         || {
             let rt = runtime(1);
             let (go_tx, go_rx) = mpsc::channel::<()>();
+            let (started_tx, started_rx) = mpsc::channel::<()>();
             let (done_tx, done_rx) = mpsc::channel();
             let drops = DropCounter::default();
             let token = drops.token();
             // A blocking job that outlives its runtime.
             drop(rt.spawn_blocking(move || {
+                started_tx.send(()).unwrap();
                 go_rx.recv().unwrap();
                 let group = TaskGroup::<()>::new();
                 group.spawn(async move {
@@ -246,6 +248,7 @@ fn spawning_into_a_group_after_the_runtime_shut_down_does_not_hang() {
                 });
                 done_tx.send(group.len()).unwrap();
             }));
+            started_rx.recv_timeout(Duration::from_secs(10)).unwrap();
             drop(rt);
             go_tx.send(()).unwrap();
             let len = done_rx.recv_timeout(Duration::from_secs(10));
