@@ -23,7 +23,8 @@
 //! for good), the wakers of the futures waiting in [`Context::done`], and weak links to its
 //! children. Cancelling a node sets its error, takes its waiters and children out under the
 //! lock, then, with the lock released, wakes the waiters and cancels each child with the same
-//! error. A child registers with its parent under the parent's lock, after checking the
+//! error (with a work list, not recursion: chains may be deeper than any stack; dropping a
+//! chain likewise unlinks parent after parent in a loop). A child registers with its parent under the parent's lock, after checking the
 //! parent's error under that same lock, so a child is either cancelled at birth or reached by
 //! the parent's cancellation: never missed.
 //!
@@ -114,7 +115,20 @@ impl Node {
     }
 
     /// Records `err` (unless already done) and cancels the subtree.
+    ///
+    /// The subtree is walked with a work list, not by recursion: a chain of contexts can be
+    /// arbitrarily deep, and the walk must not depend on the stack's size.
     fn cancel(&self, err: ContextError) {
+        let mut work: Vec<Arc<Node>> = Vec::new();
+        self.mark_done(err, &mut work);
+        while let Some(node) = work.pop() {
+            node.mark_done(err, &mut work);
+        }
+    }
+
+    /// Records `err` unless already done; wakes the waiters and pushes the live children on
+    /// `work`, with the lock released.
+    fn mark_done(&self, err: ContextError, work: &mut Vec<Arc<Node>>) {
         let mut state = self.lock();
         if state.err.is_some() {
             return;
@@ -126,11 +140,7 @@ impl Node {
         for waker in waiters {
             waker.wake();
         }
-        for child in children {
-            if let Some(child) = child.upgrade() {
-                child.cancel(err);
-            }
-        }
+        work.extend(children.iter().filter_map(Weak::upgrade));
     }
 
     /// The error, checking the deadline on the way.
@@ -147,10 +157,17 @@ impl Node {
 }
 
 impl Drop for Node {
+    /// Unlinks the node from its parent. When this node held the last reference to its
+    /// parent, the parent goes too, and so on up the chain: that is done in a loop, taking
+    /// each parent's own link out before it is dropped, so dropping a deep chain does not
+    /// recurse (its depth must not depend on the stack's size).
     fn drop(&mut self) {
-        if let Some((parent, key)) = self.parent.take() {
+        let mut link = self.parent.take();
+        while let Some((parent, key)) = link {
             let removed = parent.lock().children.try_remove(key);
             drop(removed);
+            // `into_inner` gives the node only to the last holder, without a race.
+            link = Arc::into_inner(parent).and_then(|mut node| node.parent.take());
         }
     }
 }

@@ -3,18 +3,41 @@
 //! # The protocol
 //!
 //! The group's state sits under one mutex: the running members (their join handles, to abort
-//! them), the members queued behind the limit, and the first error. Each member is spawned
-//! wrapped in a `Member` future that, when its future ends (or is dropped, if aborted),
-//! takes the lock once to
+//! them), the members queued behind the limit, why the group failed, and the tasks waiting in
+//! `wait`. Each member is spawned wrapped in a `Member` future that, when its future ends (or
+//! is dropped, if aborted), takes the lock once to
 //!
 //! - leave the running set;
-//! - record its error if it is the first, mark the group failed and abort every other
-//!   member (queued members are dropped unstarted);
-//! - otherwise start the next queued member, so `spawn` never waits for room;
-//! - wake `wait`, which returns once nothing runs or waits to run.
+//! - record its error or panic if it is the first, mark the group stopped and take out the
+//!   handles of the other members (to abort them) and the queued members (to drop them);
+//! - otherwise reserve a running slot for each queued member that now has room, so `spawn`
+//!   never waits for room;
+//! - when nothing runs or waits to run, take clones of every waiter's waker.
 //!
-//! User code (a future's destructor) is never run while the lock is held: futures taken out
-//! under the lock are dropped after it is released.
+//! Then, with the lock released, it aborts, drops, wakes and spawns what it took out.
+//!
+//! # The lock is never held while calling out
+//!
+//! Nothing that can call back into the group runs under its lock: no spawn, no abort, no drop
+//! of a join handle, a member or a user's future, no wake. Each of these can end a member on
+//! the spot (on a runtime that is shutting down, a spawned or woken task is dropped at once),
+//! and a member that ends takes the lock: under the lock that would be a self-deadlock. So
+//! each operation takes what it must act on out of the state under the lock and acts after
+//! releasing it. Starting a member can end it at once (its runtime is gone), which leaves more
+//! to do; that is handled by a loop, not by recursion, so a long queue cannot grow the stack.
+//!
+//! A member is started in three steps: reserve a slot (under the lock, with a fresh id), spawn
+//! its task (unlocked), then store the handle in the slot (under the lock). If the member ended
+//! in between, the slot's id no longer matches and the handle is just dropped; if the group
+//! stopped in between, nobody could abort the member yet, so the starter aborts it.
+//!
+//! # No waiter is missed
+//!
+//! A `Wait` future checks "nothing runs or is queued" and, if that is false, stores its waker
+//! in its own entry of the waiter list, both under the lock. The member whose end makes the
+//! group idle takes the wakers under the same lock, so a waiter either saw the group idle or
+//! is in the list when the last member leaves. Entries are removed only by their own `Wait`
+//! (when it completes or is dropped), so a waiter's key is never reused under it.
 
 use std::any::Any;
 use std::collections::VecDeque;
@@ -27,6 +50,7 @@ use std::task::{Context, Poll, Waker};
 
 use slab::Slab;
 
+use crate::runtime::Handle;
 use crate::task::{self, JoinHandle, Kind};
 
 type BoxFuture<E> = Pin<Box<dyn Future<Output = Result<(), E>> + Send + 'static>>;
@@ -55,20 +79,99 @@ struct Inner<E> {
 }
 
 struct State<E> {
-    /// Running members; a slot is `None` only while its task is being spawned.
-    running: Slab<Option<JoinHandle<()>>>,
+    /// Running members, including those being started.
+    running: Slab<Slot>,
     /// Members waiting for room under the limit.
-    queued: VecDeque<(BoxFuture<E>, &'static Location<'static>)>,
+    queued: VecDeque<Queued<E>>,
     /// The most members running at once.
     limit: Option<usize>,
-    /// The first error.
-    error: Option<E>,
-    /// The first panic of a member, re-raised by `wait`.
-    panic: Option<Box<dyn Any + Send + 'static>>,
-    /// Set by the first error or panic: nothing new starts.
-    failed: bool,
-    /// The task in `wait`.
-    waiter: Option<Waker>,
+    /// Why the group failed: its first error or panic.
+    failure: Option<Failure<E>>,
+    /// Set by the first error or panic, or by dropping the group: nothing new starts.
+    stopped: bool,
+    /// Wakers of the pending `Wait` futures, each in the entry its future owns.
+    waiters: Slab<Waker>,
+    /// The id the next started member gets (tells a reused slot from the one reserved).
+    next_id: u64,
+}
+
+/// A running member's entry.
+struct Slot {
+    /// Which member holds the slot.
+    id: u64,
+    /// Its task, to abort it; `None` while it is being spawned, and once taken out to abort.
+    handle: Option<JoinHandle<()>>,
+}
+
+/// A member waiting for room under the limit.
+struct Queued<E> {
+    /// The member's future.
+    future: BoxFuture<E>,
+    /// Where `spawn` was called, for task dumps.
+    location: &'static Location<'static>,
+    /// The runtime `spawn` was called on, where the member will run.
+    runtime: Arc<Handle>,
+}
+
+/// A member whose slot is reserved and whose task is to be spawned (with the lock released).
+struct Start<E> {
+    /// Its reserved slot in `running`.
+    slot: usize,
+    /// Its id, stored in the slot.
+    id: u64,
+    /// The member's future.
+    future: BoxFuture<E>,
+    /// Where `spawn` was called.
+    location: &'static Location<'static>,
+    /// The runtime to spawn on; `None` for the current one.
+    runtime: Option<Arc<Handle>>,
+}
+
+/// Why a group failed.
+enum Failure<E> {
+    /// A member returned this error, not yet handed out by a `wait`.
+    Error(E),
+    /// A member panicked with this payload, not yet raised by a `wait`.
+    Panic(Box<dyn Any + Send + 'static>),
+    /// The error was handed out by an earlier `wait`.
+    ErrorReturned,
+    /// The panic was raised by an earlier `wait`.
+    PanicRaised,
+}
+
+/// What a change of state leaves to do once the lock is released (see the module docs).
+struct Todo<E> {
+    /// Members to abort (a handle is dropped right after its abort).
+    abort: Vec<JoinHandle<()>>,
+    /// Handles of members that ended, to drop.
+    release: Vec<JoinHandle<()>>,
+    /// Queued members dropped unstarted.
+    dropped: Vec<Queued<E>>,
+    /// Waiters to wake.
+    wake: Vec<Waker>,
+    /// Members to spawn, in order.
+    start: VecDeque<Start<E>>,
+}
+
+impl<E> Todo<E> {
+    fn new() -> Todo<E> {
+        Todo {
+            abort: Vec::new(),
+            release: Vec::new(),
+            dropped: Vec::new(),
+            wake: Vec::new(),
+            start: VecDeque::new(),
+        }
+    }
+
+    /// Adds `other`'s work to this one.
+    fn append(&mut self, mut other: Todo<E>) {
+        self.abort.append(&mut other.abort);
+        self.release.append(&mut other.release);
+        self.dropped.append(&mut other.dropped);
+        self.wake.append(&mut other.wake);
+        self.start.append(&mut other.start);
+    }
 }
 
 impl<E: Send + 'static> Default for TaskGroup<E> {
@@ -79,6 +182,16 @@ impl<E: Send + 'static> Default for TaskGroup<E> {
 
 impl<E: Send + 'static> TaskGroup<E> {
     /// A group with no limit on how many members run at once.
+    ///
+    /// ```
+    /// use goro_runtime::TaskGroup;
+    ///
+    /// goro_runtime::block_on(async {
+    ///     let group = TaskGroup::<()>::new();
+    ///     group.spawn(async { Ok(()) });
+    ///     assert_eq!(group.wait().await, Ok(()));
+    /// });
+    /// ```
     pub fn new() -> TaskGroup<E> {
         Self::make(None)
     }
@@ -88,6 +201,13 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// # Panics
     ///
     /// If `n` is zero: nothing could ever run.
+    ///
+    /// ```
+    /// use goro_runtime::TaskGroup;
+    ///
+    /// let group = TaskGroup::<()>::with_limit(4);
+    /// assert!(group.is_empty());
+    /// ```
     #[track_caller]
     pub fn with_limit(n: usize) -> TaskGroup<E> {
         assert!(
@@ -104,17 +224,28 @@ impl<E: Send + 'static> TaskGroup<E> {
                     running: Slab::new(),
                     queued: VecDeque::new(),
                     limit,
-                    error: None,
-                    panic: None,
-                    failed: false,
-                    waiter: None,
+                    failure: None,
+                    stopped: false,
+                    waiters: Slab::new(),
+                    next_id: 0,
                 }),
             }),
         }
     }
 
     /// Adds a member. It starts now if the limit allows, otherwise when a member finishes;
-    /// `spawn` itself never waits. After the group has failed, new members are dropped.
+    /// `spawn` itself never waits. After the group has failed, new members are dropped. On a
+    /// runtime that has shut down, the member is dropped at once, as a spawned task would be.
+    ///
+    /// ```
+    /// use goro_runtime::TaskGroup;
+    ///
+    /// goro_runtime::block_on(async {
+    ///     let group = TaskGroup::<std::io::Error>::new();
+    ///     group.spawn(async { std::fs::metadata("Cargo.toml").map(|_| ()) });
+    ///     assert!(group.wait().await.is_ok());
+    /// });
+    /// ```
     #[track_caller]
     pub fn spawn<F>(&self, future: F)
     where
@@ -122,31 +253,77 @@ impl<E: Send + 'static> TaskGroup<E> {
     {
         let location = Location::caller();
         let mut state = self.inner.lock();
-        if state.failed {
+        if state.stopped {
             drop(state);
             drop(future);
             return;
         }
         let future: BoxFuture<E> = Box::pin(future);
         if state.limit.is_some_and(|n| state.running.len() >= n) {
-            state.queued.push_back((future, location));
-        } else {
-            self.inner.start(&mut state, future, location);
+            let runtime = crate::current::handle();
+            state.queued.push_back(Queued {
+                future,
+                location,
+                runtime,
+            });
+            return;
         }
+        let mut todo = Todo::new();
+        todo.start.push_back(state.reserve(future, location, None));
+        drop(state);
+        self.inner.settle(todo);
     }
 
     /// The number of members running or queued.
+    ///
+    /// ```
+    /// use goro_runtime::TaskGroup;
+    ///
+    /// goro_runtime::block_on(async {
+    ///     let group = TaskGroup::<()>::with_limit(1);
+    ///     group.spawn(std::future::pending());
+    ///     group.spawn(std::future::pending());
+    ///     assert_eq!(group.len(), 2); // one running, one queued
+    /// });
+    /// ```
     pub fn len(&self) -> usize {
         let state = self.inner.lock();
         state.running.len() + state.queued.len()
     }
 
     /// Whether no member runs or waits to run.
+    ///
+    /// ```
+    /// use goro_runtime::TaskGroup;
+    ///
+    /// assert!(TaskGroup::<()>::new().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Waits until every member has ended; returns the first error, if any.
+    ///
+    /// Any number of tasks may wait on one group at once: every one is woken when the last
+    /// member ends. Once a member has failed, no `wait` reports `Ok(())` again, but an error
+    /// that is not `Clone` (such as `std::io::Error`) can be handed out only once: the first
+    /// `wait` to finish after the failure returns it, and every later `wait` panics, saying the
+    /// error was already returned. When `E: Clone`, use [`TaskGroup::wait_cloned`] to get the
+    /// first error from every call, as Go's `errgroup.Wait` does.
+    ///
+    /// ```
+    /// use goro_runtime::TaskGroup;
+    ///
+    /// goro_runtime::block_on(async {
+    ///     let group = TaskGroup::new();
+    ///     group.spawn(async { Err(std::io::Error::other("disk full")) });
+    ///     // The first wait gets the error ...
+    ///     assert_eq!(group.wait().await.unwrap_err().to_string(), "disk full");
+    ///     // ... and a second one panics rather than report success.
+    ///     let again = std::panic::AssertUnwindSafe(group.wait());
+    ///     assert!(futures_lite::FutureExt::catch_unwind(again).await.is_err());
+    /// });
+    /// ```
     ///
     /// # Errors
     ///
@@ -154,76 +331,232 @@ impl<E: Send + 'static> TaskGroup<E> {
     ///
     /// # Panics
     ///
-    /// If a member panicked: the panic is raised again here, after the others were aborted.
+    /// If a member panicked: the panic is raised again here, after the others were aborted;
+    /// a later `wait` panics with a message saying so. If the group failed and an earlier
+    /// `wait` already returned its error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: dropping the future only stops waiting (it leaves the waiter list). If it
+    /// is dropped after the group failed but before it returned, the error stays in the group
+    /// for the next `wait`.
     pub fn wait(&self) -> Wait<'_, E> {
-        Wait { group: self }
+        Wait {
+            group: self,
+            key: None,
+            clone: None,
+        }
+    }
+
+    /// Like [`TaskGroup::wait`], but returns a clone of the first error, so that every call
+    /// after a failure returns it (Go's `errgroup.Wait`).
+    ///
+    /// ```
+    /// use goro_runtime::TaskGroup;
+    ///
+    /// goro_runtime::block_on(async {
+    ///     let group = TaskGroup::new();
+    ///     group.spawn(async { Err("no route to host".to_string()) });
+    ///     assert_eq!(group.wait_cloned().await, Err("no route to host".to_string()));
+    ///     assert_eq!(group.wait_cloned().await, Err("no route to host".to_string()));
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The first error a member returned (the other members were aborted).
+    ///
+    /// # Panics
+    ///
+    /// As [`TaskGroup::wait`]: if a member panicked, or if a plain `wait` already took the
+    /// error out of the group.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe, as [`TaskGroup::wait`].
+    pub fn wait_cloned(&self) -> Wait<'_, E>
+    where
+        E: Clone,
+    {
+        Wait {
+            group: self,
+            key: None,
+            clone: Some(E::clone),
+        }
+    }
+}
+
+impl<E> Inner<E> {
+    fn lock(&self) -> MutexGuard<'_, State<E>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 impl<E: Send + 'static> Inner<E> {
-    fn lock(&self) -> MutexGuard<'_, State<E>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    /// Does what a change of state left to do, with the lock released (see the module docs).
+    /// Spawning a member can end it at once, which leaves more to do: this loops until done.
+    fn settle(self: &Arc<Self>, mut todo: Todo<E>) {
+        loop {
+            for handle in todo.abort.drain(..) {
+                handle.abort();
+                drop(handle);
+            }
+            drop(std::mem::take(&mut todo.release));
+            drop(std::mem::take(&mut todo.dropped));
+            for waker in todo.wake.drain(..) {
+                waker.wake();
+            }
+            let Some(start) = todo.start.pop_front() else {
+                return;
+            };
+            let more = self.launch(start);
+            todo.append(more);
+        }
     }
 
-    fn start(
-        self: &Arc<Self>,
-        state: &mut State<E>,
-        future: BoxFuture<E>,
-        location: &'static Location<'static>,
-    ) {
-        let slot = state.running.insert(None);
+    /// Spawns a reserved member and stores its handle; what is left to do if it ended at once.
+    fn launch(self: &Arc<Self>, start: Start<E>) -> Todo<E> {
+        let Start {
+            slot,
+            id,
+            future,
+            location,
+            runtime,
+        } = start;
         let member = Member {
             future: Some(future),
             group: self.clone(),
             slot,
         };
-        let handle =
-            crate::current::with_handle(|h| task::spawn_on(h, member, None, Kind::Async, location));
-        state.running[slot] = Some(handle);
+        let spawn = |h: &Arc<Handle>| task::try_spawn_on(h, member, None, Kind::Async, location);
+        let spawned = match &runtime {
+            Some(h) => spawn(h),
+            None => crate::current::with_handle(spawn),
+        };
+        match spawned {
+            Ok(handle) => self.install(slot, id, handle),
+            Err(mut member) => {
+                // The runtime has shut down: the member ends without running.
+                let future = member.future.take();
+                drop(member);
+                drop(future);
+                self.lock().end(slot, Outcome::Aborted)
+            }
+        }
+    }
+
+    /// Stores a just-spawned member's handle in its slot, unless it must be aborted or ended.
+    fn install(&self, slot: usize, id: u64, handle: JoinHandle<()>) -> Todo<E> {
+        let mut todo = Todo::new();
+        let mut state = self.lock();
+        let stopped = state.stopped;
+        match state.running.get_mut(slot) {
+            Some(entry) if entry.id == id && !stopped => entry.handle = Some(handle),
+            // Stopped while it was being spawned: nobody could abort it yet.
+            Some(entry) if entry.id == id => todo.abort.push(handle),
+            _ => todo.release.push(handle), // it has ended already
+        }
+        todo
     }
 
     /// A member ended.
     fn finish(self: &Arc<Self>, slot: usize, outcome: Outcome<E>) {
-        let mut state = self.lock();
-        let handle = state.running.try_remove(slot);
-        let mut dropped = Vec::new();
-        match outcome {
-            Outcome::Err(e) if !state.failed => {
-                state.error = Some(e);
-                dropped = self.fail(&mut state);
-            }
-            Outcome::Panic(p) if !state.failed => {
-                state.panic = Some(p);
-                dropped = self.fail(&mut state);
-            }
-            _ => {
-                while !state.failed && state.limit.is_none_or(|n| state.running.len() < n) {
-                    let Some((future, location)) = state.queued.pop_front() else {
-                        break;
-                    };
-                    self.start(&mut state, future, location);
-                }
-            }
-        }
-        let waiter = state.waiter.take();
-        drop(state);
-        drop(handle);
-        drop(dropped);
-        if let Some(w) = waiter {
-            w.wake();
+        let todo = self.lock().end(slot, outcome);
+        self.settle(todo);
+    }
+}
+
+impl<E> State<E> {
+    /// Reserves a running slot for a member about to be spawned.
+    fn reserve(
+        &mut self,
+        future: BoxFuture<E>,
+        location: &'static Location<'static>,
+        runtime: Option<Arc<Handle>>,
+    ) -> Start<E> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let slot = self.running.insert(Slot { id, handle: None });
+        Start {
+            slot,
+            id,
+            future,
+            location,
+            runtime,
         }
     }
 
-    /// Marks the group failed, aborts the running members and hands back the queued ones
-    /// (to be dropped after the lock is released).
-    fn fail(&self, state: &mut State<E>) -> Vec<(BoxFuture<E>, &'static Location<'static>)> {
-        state.failed = true;
-        for (_, handle) in state.running.iter() {
-            if let Some(h) = handle {
-                h.abort();
+    /// Records that the member in `slot` ended; returns what to do after unlocking.
+    fn end(&mut self, slot: usize, outcome: Outcome<E>) -> Todo<E> {
+        let mut todo = Todo::new();
+        todo.release
+            .extend(self.running.try_remove(slot).and_then(|s| s.handle));
+        let failure = match outcome {
+            Outcome::Err(e) => Some(Failure::Error(e)),
+            Outcome::Panic(p) => Some(Failure::Panic(p)),
+            Outcome::Ok | Outcome::Aborted => None,
+        };
+        if let Some(failure) = failure {
+            if self.failure.is_none() {
+                self.failure = Some(failure);
+                self.stop(&mut todo);
             }
         }
-        state.queued.drain(..).collect()
+        while !self.stopped && self.limit.is_none_or(|n| self.running.len() < n) {
+            let Some(next) = self.queued.pop_front() else {
+                break;
+            };
+            let start = self.reserve(next.future, next.location, Some(next.runtime));
+            todo.start.push_back(start);
+        }
+        if self.running.is_empty() && self.queued.is_empty() {
+            todo.wake = self.waiters.iter().map(|(_, w)| w.clone()).collect();
+        }
+        todo
+    }
+
+    /// Stops the group: nothing new starts; takes out the running members' handles (to abort)
+    /// and the queued members (to drop).
+    fn stop(&mut self, todo: &mut Todo<E>) {
+        self.stopped = true;
+        todo.abort
+            .extend(self.running.iter_mut().filter_map(|(_, s)| s.handle.take()));
+        todo.dropped.extend(self.queued.drain(..));
+    }
+
+    /// What `wait` returns once the group is idle; `clone` copies a `Clone` error.
+    fn outcome(&mut self, clone: Option<fn(&E) -> E>) -> Result<(), E> {
+        match (self.failure.take(), clone) {
+            (None, _) => Ok(()),
+            (Some(Failure::Error(e)), Some(clone)) => {
+                let copy = clone(&e);
+                self.failure = Some(Failure::Error(e));
+                Err(copy)
+            }
+            (Some(Failure::Error(e)), None) => {
+                self.failure = Some(Failure::ErrorReturned);
+                Err(e)
+            }
+            (Some(Failure::Panic(payload)), _) => {
+                self.failure = Some(Failure::PanicRaised);
+                panic::resume_unwind(payload)
+            }
+            (Some(Failure::ErrorReturned), _) => {
+                self.failure = Some(Failure::ErrorReturned);
+                panic!(
+                    "goro: TaskGroup::wait: the group failed, and its error was already returned \
+                     by an earlier wait (an error is returned once; with a Clone error, \
+                     wait_cloned returns it every time)"
+                )
+            }
+            (Some(Failure::PanicRaised), _) => {
+                self.failure = Some(Failure::PanicRaised);
+                panic!(
+                    "goro: TaskGroup::wait: a member of the group panicked (the panic was \
+                     raised by an earlier wait)"
+                )
+            }
+        }
     }
 }
 
@@ -245,7 +578,7 @@ struct Member<E: Send + 'static> {
     future: Option<BoxFuture<E>>,
     /// The group to report to.
     group: Arc<Inner<E>>,
-    /// The member's slot in `running`.
+    /// The member's slot in `running` (it stays the member's until the member ends).
     slot: usize,
 }
 
@@ -270,48 +603,74 @@ impl<E: Send + 'static> Future for Member<E> {
 
 impl<E: Send + 'static> Drop for Member<E> {
     fn drop(&mut self) {
-        if self.future.take().is_some() {
+        if let Some(future) = self.future.take() {
             // Aborted (or dropped at shutdown) before it ended.
+            drop(future);
             self.group.finish(self.slot, Outcome::Aborted);
         }
     }
 }
 
-/// The future of [`TaskGroup::wait`].
+/// The future of [`TaskGroup::wait`] and [`TaskGroup::wait_cloned`].
+///
+/// # Cancel safety
+///
+/// Cancel-safe: dropping it only stops waiting.
 pub struct Wait<'a, E> {
     /// The group waited on.
     group: &'a TaskGroup<E>,
+    /// This future's entry in the group's waiter list.
+    key: Option<usize>,
+    /// Copies the error (`wait_cloned`); `None` hands the error itself out (`wait`).
+    clone: Option<fn(&E) -> E>,
 }
 
 impl<E: Send + 'static> Future for Wait<'_, E> {
     type Output = Result<(), E>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), E>> {
-        let mut state = self.group.inner.lock();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), E>> {
+        let group = self.group;
+        let mut state = group.inner.lock();
         if !state.running.is_empty() || !state.queued.is_empty() {
-            state.waiter = Some(cx.waker().clone());
+            match self.key {
+                Some(key) => {
+                    let slot = &mut state.waiters[key];
+                    if !slot.will_wake(cx.waker()) {
+                        *slot = cx.waker().clone();
+                    }
+                }
+                None => self.key = Some(state.waiters.insert(cx.waker().clone())),
+            }
             return Poll::Pending;
         }
-        if let Some(payload) = state.panic.take() {
-            drop(state);
-            panic::resume_unwind(payload);
+        let waker = self.key.take().map(|key| state.waiters.remove(key));
+        let clone = self.clone;
+        let result = panic::catch_unwind(AssertUnwindSafe(|| state.outcome(clone)));
+        drop(state);
+        drop(waker);
+        Poll::Ready(result.unwrap_or_else(|payload| panic::resume_unwind(payload)))
+    }
+}
+
+impl<E> Drop for Wait<'_, E> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let removed = self.group.inner.lock().waiters.try_remove(key);
+            drop(removed);
         }
-        Poll::Ready(state.error.take().map_or(Ok(()), Err))
     }
 }
 
 impl<E> Drop for TaskGroup<E> {
     fn drop(&mut self) {
-        let mut state = self.inner.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.failed = true;
-        for (_, handle) in state.running.iter() {
-            if let Some(h) = handle {
-                h.abort();
-            }
+        let mut todo = Todo::new();
+        self.inner.lock().stop(&mut todo);
+        // `settle` needs `E: Send + 'static`; dropping needs only the abort and the drops.
+        for handle in todo.abort {
+            handle.abort();
+            drop(handle);
         }
-        let queued: Vec<_> = state.queued.drain(..).collect();
-        drop(state);
-        drop(queued);
+        drop(todo.dropped);
     }
 }
 
@@ -322,7 +681,8 @@ impl<E> fmt::Debug for TaskGroup<E> {
             .field("running", &state.running.len())
             .field("queued", &state.queued.len())
             .field("limit", &state.limit)
-            .field("failed", &state.failed)
+            .field("failed", &state.failure.is_some())
+            .field("stopped", &state.stopped)
             .finish()
     }
 }
@@ -330,5 +690,31 @@ impl<E> fmt::Debug for TaskGroup<E> {
 impl<E> fmt::Debug for Wait<'_, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Wait").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropped_wait_futures_leave_no_waker_behind() {
+        let rt = crate::Builder::new().worker_threads(1).build().unwrap();
+        let group = TaskGroup::<()>::new();
+        rt.block_on(async { group.spawn(std::future::pending()) });
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..100 {
+            let mut wait = group.wait();
+            assert!(Pin::new(&mut wait).poll(&mut cx).is_pending());
+        }
+        assert_eq!(group.inner.lock().waiters.len(), 0);
+        let mut kept = group.wait();
+        assert!(Pin::new(&mut kept).poll(&mut cx).is_pending());
+        assert!(Pin::new(&mut kept).poll(&mut cx).is_pending());
+        assert_eq!(
+            group.inner.lock().waiters.len(),
+            1,
+            "a re-poll added a waker"
+        );
     }
 }

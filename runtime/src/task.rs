@@ -14,6 +14,12 @@
 //! - registers the task's waker in its runtime's registry the first time it parks, and
 //!   removes it when the future is dropped (`registry.rs` says why).
 //!
+//! The task's output is wrapped in a `TaskOutput`, whose destructor contains a panic of the
+//! output's destructor: async-task drops the output of a detached task inside
+//! `Runnable::run`, where a panic aborts the process, and a `JoinHandle` dropped after its task
+//! finished drops the output too. A panic in a task, its future's destructor or its output's
+//! destructor never crashes the program.
+//!
 //! # Abort
 //!
 //! `Meta::reg` is one atomic word holding the task's registry slot, a REGISTERED bit and an
@@ -164,6 +170,35 @@ enum AbnormalKind {
     Aborted,
 }
 
+/// A task's output, as async-task stores it: dropping it contains a panic of the value's
+/// destructor (see the module docs). `ManuallyDrop` keeps it the size of the value.
+struct TaskOutput<T>(ManuallyDrop<T>);
+
+impl<T> TaskOutput<T> {
+    fn new(value: T) -> TaskOutput<T> {
+        TaskOutput(ManuallyDrop::new(value))
+    }
+
+    /// The value, for the joiner (whose own code drops it).
+    fn into_inner(self) -> T {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped (it is in a `ManuallyDrop`), so the value is taken
+        // out exactly once and never dropped here.
+        unsafe { ManuallyDrop::take(&mut this.0) }
+    }
+}
+
+impl<T> Drop for TaskOutput<T> {
+    fn drop(&mut self) {
+        let value = &mut self.0;
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: this is the only place the value is dropped, once, in `drop`; `into_inner`
+            // takes it out without running this destructor.
+            unsafe { ManuallyDrop::drop(value) }
+        }));
+    }
+}
+
 /// The future a task runs: the user's future, plus panic capture, budget and abort.
 ///
 /// The user's future is always dropped here, inside `catch_unwind`, because async-task aborts
@@ -200,7 +235,7 @@ impl<F> Drop for TaskFuture<'_, F> {
 }
 
 impl<F: Future> Future for TaskFuture<'_, F> {
-    type Output = Result<F::Output, Abnormal>;
+    type Output = Outcome<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: nothing below moves the future: it is polled through a pinned reference and
@@ -230,7 +265,7 @@ impl<F: Future> Future for TaskFuture<'_, F> {
             }
         };
         this.drop_future();
-        Poll::Ready(result)
+        Poll::Ready(TaskOutput::new(result))
     }
 }
 
@@ -331,10 +366,7 @@ fn allocate<F, S>(
     meta: Meta,
     future: F,
     schedule: S,
-) -> (
-    Runnable,
-    async_task::Task<Result<F::Output, Abnormal>, Meta>,
-)
+) -> (Runnable, async_task::Task<Outcome<F::Output>, Meta>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -374,7 +406,10 @@ pub struct JoinHandle<T> {
 }
 
 /// The async-task handle under a [`JoinHandle`].
-type RawJoin<T> = FallibleTask<Result<T, Abnormal>, Meta>;
+type RawJoin<T> = FallibleTask<Outcome<T>, Meta>;
+
+/// What a task's allocation holds once the task has ended.
+type Outcome<T> = TaskOutput<Result<T, Abnormal>>;
 
 // SAFETY: the `NonNull<Meta>` is only read as `&Meta` (which is `Sync`); everything else is
 // an async-task handle, `Send`/`Sync` when `T` is `Send`.
@@ -440,7 +475,7 @@ impl<T> Future for JoinHandle<T> {
         let Some((task, _)) = self.task.as_mut() else {
             return Poll::Ready(Err(JoinError::cancelled()));
         };
-        let output = std::task::ready!(Pin::new(task).poll(cx));
+        let output = std::task::ready!(Pin::new(task).poll(cx)).map(TaskOutput::into_inner);
         Poll::Ready(match output {
             Some(Ok(out)) => Ok(out),
             Some(Err(Abnormal(abnormal))) => match *abnormal {

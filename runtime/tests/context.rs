@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{runtime, watchdog};
+use common::{in_own_process, runtime, watchdog};
 use goro_runtime::context::{Context, ContextError};
 
 #[test]
@@ -123,5 +123,65 @@ fn errors_display_as_go_prints_them() {
     assert_eq!(
         ContextError::DeadlineExceeded.to_string(),
         "context deadline exceeded"
+    );
+}
+
+/// Levels of the deep chains below: far more than a recursive walk survives on a small stack.
+const DEPTH: usize = 100_000;
+
+/// Runs `f` on a thread with a 256 KiB stack, to show the walk does not depend on stack size.
+fn on_a_small_stack(f: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(f)
+        .expect("thread")
+        .join()
+        .expect("the small-stack thread failed");
+}
+
+/// A chain of `DEPTH` contexts under `root`; returns the deepest (which keeps the rest alive).
+fn chain(root: &Context) -> Context {
+    let mut leaf = root.clone();
+    for _ in 0..DEPTH {
+        leaf = leaf.with_cancel().0;
+    }
+    leaf
+}
+
+#[test]
+fn cancelling_a_deep_chain_does_not_overflow_the_stack() {
+    in_own_process(
+        "cancelling_a_deep_chain_does_not_overflow_the_stack",
+        120,
+        || {
+            on_a_small_stack(|| {
+                let (root, cancel) = Context::background().with_cancel();
+                let leaf = chain(&root);
+                assert_eq!(leaf.err(), None);
+                cancel.cancel();
+                assert_eq!(leaf.err(), Some(ContextError::Canceled));
+                std::mem::forget(leaf); // dropping is the next test's subject
+            });
+        },
+    );
+}
+
+#[test]
+fn dropping_a_deep_chain_does_not_overflow_the_stack() {
+    in_own_process(
+        "dropping_a_deep_chain_does_not_overflow_the_stack",
+        120,
+        || {
+            on_a_small_stack(|| {
+                let (root, cancel) = Context::background().with_cancel();
+                drop(chain(&root));
+                // The whole chain unlinked itself: a new child still works, and cancelling
+                // the root reaches it.
+                let (child, _c) = root.with_cancel();
+                cancel.cancel();
+                assert_eq!(child.err(), Some(ContextError::Canceled));
+                drop(chain(&Context::background()));
+            });
+        },
     );
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use common::{eventually, runtime, watchdog, DropCounter};
+use common::{eventually, in_own_process, runtime, watchdog, DropCounter};
 
 #[test]
 fn detached_task_keeps_running() {
@@ -318,4 +318,62 @@ fn a_task_woken_just_before_its_waker_blocks_the_worker_still_runs() {
             "the woken task waited {waited:?} behind a blocked worker"
         );
     });
+}
+
+/// A task output whose destructor counts, then panics.
+struct PanicOnDrop(Arc<AtomicUsize>);
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        panic!("a task output's destructor panicked");
+    }
+}
+
+#[test]
+fn a_panic_in_a_detached_task_outputs_destructor_does_not_abort() {
+    in_own_process(
+        "a_panic_in_a_detached_task_outputs_destructor_does_not_abort",
+        60,
+        || {
+            let rt = runtime(2);
+            let drops = Arc::new(AtomicUsize::new(0));
+            // Detached before it ends: the output is dropped as soon as the task completes.
+            let (tx, rx) = goro_sync::chan::bounded::<()>(1);
+            let d = drops.clone();
+            drop(rt.spawn(async move {
+                rx.recv().await;
+                PanicOnDrop(d)
+            }));
+            tx.try_send(()).unwrap();
+            // The same for a blocking call.
+            let d = drops.clone();
+            drop(rt.spawn_blocking(move || PanicOnDrop(d)));
+            assert!(eventually(Duration::from_secs(10), || drops
+                .load(Ordering::SeqCst)
+                == 2));
+            // The runtime keeps running tasks, on every worker.
+            for i in 0..100 {
+                assert_eq!(rt.block_on(rt.spawn(async move { i })).unwrap(), i);
+            }
+        },
+    );
+}
+
+#[test]
+fn dropping_a_join_handle_whose_output_panics_on_drop_does_not_unwind() {
+    in_own_process(
+        "dropping_a_join_handle_whose_output_panics_on_drop_does_not_unwind",
+        60,
+        || {
+            let rt = runtime(2);
+            let drops = Arc::new(AtomicUsize::new(0));
+            let d = drops.clone();
+            let handle = rt.spawn(async move { PanicOnDrop(d) });
+            assert!(eventually(Duration::from_secs(10), || handle.is_finished()));
+            drop(handle); // the output is dropped here, on this thread
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+            assert_eq!(rt.block_on(rt.spawn(async { 7 })).unwrap(), 7);
+        },
+    );
 }

@@ -87,36 +87,50 @@ pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     cond()
 }
 
-/// Set in a child process started by [`in_own_process`]: the child runs the test's body.
-pub const CHILD_ENV: &str = "GORO_TEST_CHILD";
+/// Set in a child process started by [`in_own_process`]: the name of the test it runs.
+const CHILD_ENV: &str = "GORO_TEST_CHILD";
 
-/// Runs `body` in a child process (this test binary again, with only test `name`), so that a
-/// hang or an abort fails this test alone: the child is killed, by its PID, after `secs`
-/// seconds. In the child (where [`CHILD_ENV`] is set) runs `body` directly.
+/// Runs `body` in a child process, for tests whose failure is a hang or an abort (a
+/// deadlock, a stack overflow, a panic in a destructor during cleanup): the child re-runs
+/// this test binary with `--exact name`, and the parent fails the test if the child does
+/// not pass within `secs` seconds, killing it by its PID.
+///
+/// `name` must be the test's full name in its binary (its function name at the top level).
 pub fn in_own_process(name: &str, secs: u64, body: impl FnOnce()) {
-    if std::env::var_os(CHILD_ENV).is_some() {
+    if std::env::var(CHILD_ENV).as_deref() == Ok(name) {
         body();
         return;
     }
+    let log_path =
+        std::env::temp_dir().join(format!("goro-test-child-{}-{name}.log", std::process::id()));
+    let log = std::fs::File::create(&log_path).expect("child log");
     let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
         .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, "1")
+        .env(CHILD_ENV, name)
+        .stdout(log.try_clone().expect("child log"))
+        .stderr(log)
         .spawn()
         .expect("start the child test process");
     let deadline = Instant::now() + Duration::from_secs(secs);
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait for the child") {
-            break status;
+            break Some(status);
         }
-        if Instant::now() > deadline {
-            let _ = child.kill(); // this child only, by its PID
+        if Instant::now() >= deadline {
+            let _ = child.kill();
             let _ = child.wait();
-            panic!("test {name} still running after {secs} s in its own process: killed");
+            break None;
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    assert!(
-        status.success(),
-        "test {name} failed in its own process: {status}"
-    );
+    let output = std::fs::read_to_string(&log_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&log_path);
+    match status {
+        None => panic!("{name}: still running after {secs} s (a hang); killed\n{output}"),
+        Some(s) if !s.success() => panic!("{name}: the child process failed: {s}\n{output}"),
+        Some(_) => assert!(
+            output.contains("1 passed"),
+            "{name}: the child ran no test (wrong name?)\n{output}"
+        ),
+    }
 }
