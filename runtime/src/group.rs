@@ -155,6 +155,31 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// # Panics
     ///
     /// If a member panicked: the panic is raised again here, after the others were aborted.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future does not touch the members, which go on running, and
+    /// the first error (or panic) is taken out of the group only by the poll that returns it,
+    /// so a later `wait` still reports it. Only the task that polled `wait` last is woken when
+    /// the group is done: wait from one task at a time.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goro_runtime::{time, TaskGroup};
+    ///
+    /// goro_runtime::block_on(async {
+    ///     let (release, gate) = goro_sync::chan::bounded::<()>(0);
+    ///     let group = TaskGroup::new();
+    ///     group.spawn(async move {
+    ///         gate.recv().await; // runs until released
+    ///         Err("failed")
+    ///     });
+    ///     // Give up waiting: the member keeps running, and its error is kept for later.
+    ///     assert!(time::timeout(Duration::from_millis(1), group.wait()).await.is_err());
+    ///     release.close();
+    ///     assert_eq!(group.wait().await, Err("failed"));
+    /// });
+    /// ```
     pub fn wait(&self) -> Wait<'_, E> {
         Wait { group: self }
     }
