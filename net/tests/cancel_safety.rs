@@ -254,3 +254,55 @@ fn async_read_with_and_readable_dropped_while_waiting_consume_nothing() {
         assert_eq!(&got[..n], b"fd");
     });
 }
+
+#[test]
+fn unix_datagram_send_dropped_while_the_peer_queue_is_full_sends_nothing() {
+    run(2, 60, async {
+        let (a, b) = UnixDatagram::pair().unwrap();
+        // Nobody receives yet: sends fill the peer's queue until one has to wait.
+        let mut sent = 0u32;
+        while let Some(r) = poll_once(a.send(&sent.to_be_bytes())).await {
+            r.unwrap();
+            sent += 1;
+            assert!(sent < 1_000_000, "the peer's queue never filled up");
+        }
+        // Datagram number `sent` waited and was dropped: it must never arrive.
+        let mut buf = [0; 8];
+        for expected in 0..sent {
+            let n = timeout(BOUND, b.recv(&mut buf)).await.unwrap().unwrap();
+            assert_eq!(buf[..n], expected.to_be_bytes());
+        }
+        assert!(
+            poll_once(b.recv(&mut buf)).await.is_none(),
+            "a dropped send delivered its datagram"
+        );
+    });
+}
+
+#[test]
+fn async_write_with_dropped_while_waiting_writes_nothing() {
+    run(2, 60, async {
+        let (a, b) = std_unix::UnixStream::pair().unwrap();
+        let a = Async::new(a).unwrap();
+        let chunk = vec![0x55; 64 * 1024];
+        let mut written = 0;
+        while let Some(n) = poll_once(a.write_with(|mut s| s.write(&chunk))).await {
+            written += n.unwrap();
+            assert!(
+                written <= 64 << 20,
+                "64 MiB written without the socket filling up"
+            );
+        }
+        drop(a); // closes the writing end: the reader sees EOF after the written bytes
+        let received = goro_runtime::spawn_blocking(move || {
+            let mut all = Vec::new();
+            (&b).read_to_end(&mut all).unwrap();
+            all.len()
+        });
+        let received = timeout(Duration::from_secs(20), received)
+            .await
+            .expect("drained in time")
+            .unwrap();
+        assert_eq!(received, written, "a dropped write_with sent bytes");
+    });
+}
