@@ -33,8 +33,27 @@ use crate::reactor::Reactor;
 /// Cancel safe: dropping the [`Sleep`] removes its timer, and nothing else happens. Note
 /// what that means in a `select!` loop: an arm `sleep(d)` is a new sleep of `d` every round,
 /// so it only fires if `d` passes without any other arm winning. For a deadline that holds
-/// across rounds, pin one `Sleep` outside the loop and use `&mut` it as the arm (or use
+/// across rounds, pin one `Sleep` outside the loop and make `&mut sleep` the arm (or use
 /// [`sleep_until`] with a fixed instant).
+///
+/// ```
+/// use std::pin::pin;
+/// use std::time::{Duration, Instant};
+///
+/// goro_runtime::block_on(async {
+///     let (tx, rx) = goro_sync::chan::unbounded::<u32>();
+///     (0..100).for_each(|i| tx.try_send(i).unwrap());
+///     let start = Instant::now();
+///     let mut deadline = pin!(goro_runtime::time::sleep(Duration::from_millis(5)));
+///     loop {
+///         goro_sync::select! {
+///             _ = &mut deadline => break, // the same 5 ms, however many rounds it loses
+///             v = rx.recv() => drop(v),
+///         }
+///     }
+///     assert!(start.elapsed() >= Duration::from_millis(5));
+/// });
+/// ```
 pub fn sleep(duration: Duration) -> Sleep {
     sleep_until(
         Instant::now()
