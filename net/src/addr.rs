@@ -144,7 +144,8 @@ pub(crate) async fn first_addr(addr: impl ToSocketAddrs) -> io::Result<SocketAdd
 ///
 /// # Cancel safety
 ///
-/// Dropping the future abandons the lookup; the blocking thread finishes it and discards it.
+/// Cancel safe: nothing is lost but the work. Dropping the future abandons the lookup; the
+/// blocking thread finishes it and discards the result. A literal address is never waited on.
 pub async fn lookup_host(addr: impl ToSocketAddrs) -> io::Result<std::vec::IntoIter<SocketAddr>> {
     Ok(addr.to_resolve().run().await?.into_iter())
 }

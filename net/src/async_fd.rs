@@ -41,6 +41,14 @@ use goro_runtime::reactor::{Interest, Io, Registered};
 /// assert_eq!(&buf[..n], b"ping");
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
+///
+/// # Cancel safety
+///
+/// Its `AsyncRead`/`AsyncWrite` polls make at most one successful `read`/`write` call on `T`
+/// each, and return `Pending` only after `T` said `WouldBlock`: futures-lite's one-shot
+/// `read`, `write`, `flush` futures are cancel safe on it, while its looping helpers
+/// (`read_exact`, `read_line`, `read_to_string`, `write_all`) keep their progress in the
+/// future and lose it when dropped (see [`crate::TcpStream`]).
 pub struct Async<T: AsFd> {
     /// The object and its reactor registration.
     io: Registered<T>,
@@ -121,7 +129,8 @@ impl<T: AsFd> Async<T> {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe: readiness is a state of the descriptor, not an event handed to one waiter;
+    /// a dropped future takes none of it, and every waiter is woken by the same event.
     pub async fn readable(&self) -> io::Result<()> {
         self.io.readable().await
     }
@@ -143,7 +152,7 @@ impl<T: AsFd> Async<T> {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe, as [`readable`](Async::readable).
     pub async fn writable(&self) -> io::Result<()> {
         self.io.writable().await
     }
@@ -189,7 +198,12 @@ impl<T: AsFd> Async<T> {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe if `op` is: it either ran to the result returned, or did nothing.
+    /// Cancel safe if `op` does nothing when it returns `WouldBlock`, which holds for every
+    /// single non-blocking system call (`read`, `recv`, `recv_from`, `accept`, `peek`). The
+    /// future calls `op` only while being polled, and completes in the same poll as the first
+    /// call that does not return `WouldBlock`: a future dropped before it completed has seen
+    /// nothing but `WouldBlock`. An `op` that does some work and then reports `WouldBlock`
+    /// (several reads in a loop, say) loses that work on every retry, dropped or not.
     pub fn read_with<R, F>(&self, op: F) -> Io<'_, T, F>
     where
         F: FnMut(&T) -> io::Result<R>,
@@ -218,7 +232,9 @@ impl<T: AsFd> Async<T> {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe if `op` is.
+    /// Cancel safe if `op` does nothing when it returns `WouldBlock` (every single
+    /// non-blocking `write`, `send`, `send_to` call): as for [`Async::read_with`], a future
+    /// dropped before it completed has seen nothing but `WouldBlock`, so it wrote nothing.
     pub fn write_with<R, F>(&self, op: F) -> Io<'_, T, F>
     where
         F: FnMut(&T) -> io::Result<R>,

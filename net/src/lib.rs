@@ -60,7 +60,16 @@
 //! writing to a closed peer returns `BrokenPipe` even in a host process (a C program, say)
 //! that has not ignored SIGPIPE the way Rust's `main` does.
 //!
-//! # What goro_net does not do
+//! # Cancel safety
+//!
+//! Every waiting operation here takes what it waits for (a connection, a datagram, bytes)
+//! only in the poll that completes it, so a future dropped before completing has taken
+//! nothing: `accept`, `recv`, `recv_from`, `send`, `send_to`, `peek`, `readable`, `writable`
+//! and the one-shot `read`/`write` of futures-lite's extension traits are all safe `select!`
+//! arms. futures-lite's looping helpers (`read_exact`, `read_line`, `read_to_string`,
+//! `write_all`) are not: see [`TcpStream`]. Each operation's docs say more.
+//!
+//! # What goro-net does not do
 //!
 //! - No TLS, no HTTP: use the futures-io ecosystem (`futures-rustls`, `async-tungstenite`)
 //!   on top of [`TcpStream`].

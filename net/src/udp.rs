@@ -48,7 +48,8 @@ impl UdpSocket {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe: a dropped future leaves no socket behind (a name lookup it started
+    /// finishes on the blocking pool and is discarded).
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         addr::each_addr(addr, |a| async move {
             let family = match a {
@@ -100,7 +101,8 @@ impl UdpSocket {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe: the only wait is the name lookup; `connect(2)` itself does not wait. A
+    /// future dropped before it completed left the socket's peer as it was.
     pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
         // Through the reactor (connect never returns WouldBlock on UDP) so that a socket
         // whose runtime was shut down fails here as every other operation does.
@@ -128,7 +130,8 @@ impl UdpSocket {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: a datagram is sent whole or not at all.
+    /// Cancel safe: a datagram is sent whole or not at all, in the poll that completes the
+    /// future; one dropped before it completed sent nothing.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         self.io.write_with(|s| s.send(buf)).await
     }
@@ -142,7 +145,9 @@ impl UdpSocket {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: no datagram is consumed by a dropped future.
+    /// Cancel safe: the future completes in the same poll in which `recv(2)` takes a datagram,
+    /// so one dropped before it completed took none, and the datagram waits for the next
+    /// receive. As a losing `select!` arm it loses nothing.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.read_with(|s| s.recv(buf)).await
     }
@@ -156,7 +161,9 @@ impl UdpSocket {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe: the datagram is sent whole or not at all, in the poll that completes the
+    /// future; one dropped before it completed (during the name lookup, or while the send
+    /// buffer was full) sent nothing.
     pub async fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
         let target = addr::first_addr(addr).await?;
         self.io.write_with(|s| s.send_to(buf, target)).await
@@ -171,7 +178,9 @@ impl UdpSocket {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe: the future completes in the same poll in which `recvfrom(2)` takes a
+    /// datagram, so one dropped before it completed took none, and the datagram waits for the
+    /// next receive.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io.read_with(|s| s.recv_from(buf)).await
     }
@@ -195,7 +204,7 @@ impl UdpSocket {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe: it never consumes a datagram.
     pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io.read_with(|s| s.peek_from(buf)).await
     }
@@ -208,7 +217,7 @@ impl UdpSocket {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe: it never consumes a datagram.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.read_with(|s| s.peek(buf)).await
     }

@@ -252,6 +252,21 @@ impl Context {
     /// Waits until the context is done (Go's `<-ctx.Done()`); usable as a `select!` arm.
     ///
     /// The background context is never done: its `done()` never completes.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: see [`Done`].
+    ///
+    /// ```
+    /// use goro_runtime::context::Context;
+    ///
+    /// goro_runtime::block_on(async {
+    ///     let (ctx, cancel) = Context::background().with_cancel();
+    ///     cancel.cancel();
+    ///     ctx.done().await; // done for good: completes at once
+    ///     assert!(ctx.err().is_some());
+    /// });
+    /// ```
     pub fn done(&self) -> Done<'_> {
         Done {
             ctx: self,
@@ -273,7 +288,9 @@ impl CancelFn {
 ///
 /// # Cancel safety
 ///
-/// Cancel-safe: dropping it only stops waiting.
+/// Cancel safe: being done is a state of the context that never goes back, not an event
+/// handed to one waiter; dropping the future only stops waiting, and a `done()` created after
+/// the cancellation completes at once.
 pub struct Done<'a> {
     /// The context waited on.
     ctx: &'a Context,

@@ -337,9 +337,28 @@ impl<E: Send + 'static> TaskGroup<E> {
     ///
     /// # Cancel safety
     ///
-    /// Cancel-safe: dropping the future only stops waiting (it leaves the waiter list). If it
-    /// is dropped after the group failed but before it returned, the error stays in the group
-    /// for the next `wait`.
+    /// Cancel safe: dropping the future only stops waiting (it leaves the waiter list) and
+    /// does not touch the members, which go on running. The first error (or panic) is taken
+    /// out of the group only by the poll that returns it, so a `wait` dropped before it
+    /// returned leaves it for the next one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use goro_runtime::{time, TaskGroup};
+    ///
+    /// goro_runtime::block_on(async {
+    ///     let (release, gate) = goro_sync::chan::bounded::<()>(0);
+    ///     let group = TaskGroup::new();
+    ///     group.spawn(async move {
+    ///         gate.recv().await; // runs until released
+    ///         Err("failed")
+    ///     });
+    ///     // Give up waiting: the member keeps running, and its error is kept for later.
+    ///     assert!(time::timeout(Duration::from_millis(1), group.wait()).await.is_err());
+    ///     release.close();
+    ///     assert_eq!(group.wait().await, Err("failed"));
+    /// });
+    /// ```
     pub fn wait(&self) -> Wait<'_, E> {
         Wait {
             group: self,

@@ -394,6 +394,29 @@ where
 /// Dropping a `JoinHandle` *detaches* the task, as a `go` statement does: it keeps running.
 /// Use [`JoinHandle::abort`] to stop it.
 ///
+/// # Cancel safety
+///
+/// Awaiting `&mut handle` is cancel safe: the task's output is taken out only by the poll
+/// that returns it, so a `select!` arm `&mut handle` that loses leaves the output for the next
+/// await, and the task runs on meanwhile. Using the handle *by value* as an arm is different:
+/// a losing arm drops the handle, which detaches the task, and its output is then lost.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// goro_runtime::block_on(async {
+///     let (release, gate) = goro_sync::chan::bounded::<()>(0);
+///     let mut handle = goro_runtime::spawn(async move {
+///         gate.recv().await; // runs until released
+///         42
+///     });
+///     let early = goro_runtime::time::timeout(Duration::from_millis(1), &mut handle).await;
+///     assert!(early.is_err()); // gave up waiting; the task runs on
+///     release.close();
+///     assert_eq!(handle.await.unwrap(), 42);
+/// });
+/// ```
+///
 /// ```
 /// goro_runtime::block_on(async {
 ///     let handle = goro_runtime::spawn(async { 6 * 7 });
@@ -762,6 +785,11 @@ pub fn num_tasks() -> usize {
 ///     goro_runtime::yield_now().await;
 /// });
 /// ```
+///
+/// # Cancel safety
+///
+/// Cancel safe: it holds nothing. A `YieldNow` dropped after its first poll has already
+/// re-queued the task, which is then polled once more for nothing.
 pub fn yield_now() -> YieldNow {
     YieldNow { yielded: false }
 }

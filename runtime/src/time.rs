@@ -27,6 +27,33 @@ use crate::reactor::Reactor;
 ///     assert!(start.elapsed() >= Duration::from_millis(10));
 /// });
 /// ```
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping the [`Sleep`] removes its timer, and nothing else happens. Note
+/// what that means in a `select!` loop: an arm `sleep(d)` is a new sleep of `d` every round,
+/// so it only fires if `d` passes without any other arm winning. For a deadline that holds
+/// across rounds, pin one `Sleep` outside the loop and make `&mut sleep` the arm (or use
+/// [`sleep_until`] with a fixed instant).
+///
+/// ```
+/// use std::pin::pin;
+/// use std::time::{Duration, Instant};
+///
+/// goro_runtime::block_on(async {
+///     let (tx, rx) = goro_sync::chan::unbounded::<u32>();
+///     (0..100).for_each(|i| tx.try_send(i).unwrap());
+///     let start = Instant::now();
+///     let mut deadline = pin!(goro_runtime::time::sleep(Duration::from_millis(5)));
+///     loop {
+///         goro_sync::select! {
+///             _ = &mut deadline => break, // the same 5 ms, however many rounds it loses
+///             v = rx.recv() => drop(v),
+///         }
+///     }
+///     assert!(start.elapsed() >= Duration::from_millis(5));
+/// });
+/// ```
 pub fn sleep(duration: Duration) -> Sleep {
     sleep_until(
         Instant::now()
@@ -36,6 +63,22 @@ pub fn sleep(duration: Duration) -> Sleep {
 }
 
 /// Waits until `deadline`.
+///
+/// ```
+/// use std::time::Duration;
+/// use goro_runtime::time::{sleep_until, Instant};
+///
+/// goro_runtime::block_on(async {
+///     let deadline = Instant::now() + Duration::from_millis(5);
+///     sleep_until(deadline).await;
+///     assert!(Instant::now() >= deadline);
+/// });
+/// ```
+///
+/// # Cancel safety
+///
+/// Cancel safe: dropping the [`Sleep`] removes its timer. Recreated with the same `deadline`
+/// in each round of a `select!` loop, it still fires at that instant.
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep::new(deadline, true)
 }
@@ -258,7 +301,20 @@ impl Interval {
     ///
     /// # Cancel safety
     ///
-    /// Cancel-safe: a dropped `tick()` consumes no tick.
+    /// Cancel safe: the interval moves on to its next deadline only in the poll that returns
+    /// a tick, so a `tick()` dropped before it completed consumed nothing: the next `tick()`
+    /// returns the same scheduled instant (at once, if it is already due). As a losing
+    /// `select!` arm in a loop it skips no tick.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// goro_runtime::block_on(async {
+    ///     let mut ticker = goro_runtime::time::interval(Duration::from_millis(2));
+    ///     let first = ticker.tick().await;
+    ///     assert!(first <= goro_runtime::time::Instant::now());
+    /// });
+    /// ```
     pub fn tick(&mut self) -> Tick<'_> {
         Tick { interval: self }
     }

@@ -93,8 +93,10 @@ impl Barrier {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: a [`Wait`] dropped before the barrier trips withdraws its arrival, so the
-    /// barrier still waits for `n` tasks; dropped after it tripped, it changes nothing.
+    /// Cancel safe: a [`Wait`] counts as arrived from its first poll. Dropped before the
+    /// barrier trips, it withdraws its arrival, so the barrier still waits for `n` tasks;
+    /// dropped after it tripped (released but not yet polled), it changes nothing: the others
+    /// were released with it. A new `wait()` then arrives in the next generation.
     ///
     /// ```
     /// use std::sync::Arc;

@@ -182,8 +182,10 @@ impl<T: ?Sized> Mutex<T> {
     /// # Cancel safety
     ///
     /// Cancel safe: dropping the [`Lock`] future before it completes gives up its place in the
-    /// queue; if the lock had already been handed to it, the drop hands it on to the next
-    /// waiter, so nothing is held and nobody is left waiting.
+    /// queue (a new `lock()` starts at the back). If the lock had already been handed to it,
+    /// the drop hands it on to the next waiter; if an unlock had woken it to take the free
+    /// lock, the drop wakes the next waiter in its place. So nothing is held and nobody is
+    /// left waiting.
     ///
     /// ```
     /// use std::sync::Arc;

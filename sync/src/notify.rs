@@ -148,7 +148,12 @@ impl Notify {
     /// # Cancel safety
     ///
     /// Cancel safe: a dropped [`Notified`] that had been handed a `notify_one` passes it on to
-    /// the next waiter (or stores it as the permit), so no notification is swallowed.
+    /// the next waiter (or stores it as the permit), so no `notify_one` is swallowed; a
+    /// `Notified` that was never polled took nothing (not even the stored permit). What a
+    /// dropped future does lose is its place in the queue, and its share of a `notify_all`,
+    /// which is meant for the futures that exist when it is called: in a `select!` loop that
+    /// makes a new `notified()` each round, a `notify_all` that comes between two rounds wakes
+    /// nobody. Keep one `Notified` across rounds (pinned) if that matters.
     ///
     /// ```
     /// use std::sync::Arc;

@@ -131,10 +131,15 @@ impl Once {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe. A waiting [`CallOnce`] that is dropped simply leaves. If the running one is
+    /// Cancel safe for the `Once`: a waiting [`CallOnce`] that is dropped simply leaves (if it
+    /// had just been handed the turn to run, it passes the turn on). If the running one is
     /// dropped before its future completes, the oldest waiting caller runs its own future
-    /// instead (or, with nobody waiting, the next caller does): the initialisation is never
-    /// left half-done with callers waiting for it.
+    /// instead (or, with nobody waiting, the next caller does): the `Once` never completes
+    /// on a cancelled call, and is never left with callers waiting for nobody.
+    ///
+    /// Not undone: whatever the cancelled `init` had already done. The next caller's `init`
+    /// starts from the beginning, so an initialiser with side effects must be safe to run
+    /// again after being stopped at any `.await`.
     ///
     /// ```
     /// use goro_sync::Once;
@@ -391,8 +396,11 @@ impl<T> OnceCell<T> {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: a dropped [`GetOrInit`] that was waiting just leaves; one that was running
-    /// its initialiser hands the job to the oldest waiting caller.
+    /// Cancel safe for the cell: a dropped [`GetOrInit`] that was waiting just leaves; one that
+    /// was running its initialiser hands the job to the oldest waiting caller (or, with nobody
+    /// waiting, to the next caller), and the cell stays empty until an initialiser completes.
+    /// As for [`Once::call_once`], the cancelled initialiser's own side effects are not undone,
+    /// and its partial work is not reused: the next caller's `init` starts afresh.
     ///
     /// ```
     /// futures_lite::future::block_on(async {

@@ -173,8 +173,9 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: dropping the [`Read`] future gives up its place in the queue, and if the
-    /// lock had already been handed to it, releases it again.
+    /// Cancel safe: dropping the [`Read`] future gives up its place in the queue (a new
+    /// `read()` starts at the back), and if a share of the lock had already been handed to it,
+    /// releases that share again, which lets a queued writer in once no reader is left.
     ///
     /// ```
     /// futures_lite::future::block_on(async {
@@ -194,7 +195,8 @@ impl<T: ?Sized> RwLock<T> {
     /// # Cancel safety
     ///
     /// Cancel safe: dropping the [`Write`] future gives up its place in the queue (letting the
-    /// readers it held back in), and if the lock had already been handed to it, releases it.
+    /// readers it held back in at once), and if the lock had already been handed to it,
+    /// releases it, serving the queue as an unlock does.
     ///
     /// ```
     /// futures_lite::future::block_on(async {

@@ -454,7 +454,8 @@ pub mod __private {
 ///
 /// - The arm futures are evaluated first, in order, every time the `select!` runs (as Go
 ///   evaluates all channel and value expressions). Any future may be an arm: a timer, a join
-///   handle, an `async` block.
+///   handle, an `async` block; but an arm that loses is dropped, so it must be cancel safe:
+///   see [below](#arms-that-lose-are-dropped-which-are-cancel-safe).
 /// - When several arms are ready, one is chosen uniformly at random.
 /// - **Exactly one channel operation takes effect.** A `recv` or `send` arm that is not chosen
 ///   receives nothing and sends nothing, also on unbuffered channels and while other tasks race
@@ -468,6 +469,207 @@ pub mod __private {
 ///   runs `body`. At most 64 arms.
 ///
 /// It must be used inside an `async` context.
+///
+/// # Arms that lose are dropped: which are cancel safe
+///
+/// Each time a `select!` completes, every arm that was not chosen is *dropped*, and so is
+/// whatever work that arm's future had done but not yet returned. An arm is safe to lose only
+/// if its future keeps nothing of its own: either it took nothing yet, or what it took goes
+/// back. These are safe, and may be created afresh in every round of a loop:
+///
+/// - channels: `rx.recv()` (a value leaves the channel only through the chosen arm, and one
+///   handed to a losing arm goes back), `time::after(d).recv()`, and `send` arms as said
+///   above;
+/// - goro's sockets: `accept()`, `recv`/`recv_from`/`send`/`send_to` on datagram sockets,
+///   `peek`, `readable()`/`writable()`, and on a stream the one-shot `read(&mut buf)` and
+///   `write(bytes)` of futures-lite's `AsyncReadExt`/`AsyncWriteExt` (one that loses has read
+///   or written nothing);
+/// - `Mutex::lock`, `RwLock::read`/`write`, `Semaphore::acquire`, `Notify::notified`,
+///   `WaitGroup::wait`, `Barrier::wait`: a lock, permit or notification handed to an arm that
+///   then loses is passed on;
+/// - the runtime's `Interval::tick` (a losing tick skips nothing), `Context::done`,
+///   `&mut join_handle` (not the handle itself: dropping that detaches the task and its
+///   output is lost), `TaskGroup::wait`, `yield_now`, and `sleep(d)`, which is safe but
+///   starts a new `d` every round: pin one `Sleep` outside the loop for a fixed deadline.
+///
+/// **Not** safe: a future that reads or writes in several steps and keeps its progress inside
+/// itself. futures-lite's `read_line` and `read_to_string` gather the bytes in the future, so
+/// a losing arm takes them along; `read_exact` leaves them in your buffer but forgets how many;
+/// `write_all` may have sent part of its bytes; an `async` block loses its local state. Those
+/// bytes are gone from the stream, and the next read starts after them. Here the line
+/// `"hello\n"` arrives in two pieces; the arm that loses after the first piece takes `"hel"`
+/// along:
+///
+/// ```
+/// # use std::{collections::VecDeque, io, pin::Pin, task::{Context, Poll}};
+/// # /// Reads its chunks one per poll, with a `Pending` after each: data arriving in pieces.
+/// # struct Chunks { chunks: VecDeque<&'static [u8]>, gap: bool }
+/// # impl Chunks {
+/// #     fn new(chunks: &[&'static [u8]]) -> Self {
+/// #         Chunks { chunks: chunks.iter().copied().collect(), gap: false }
+/// #     }
+/// # }
+/// # impl futures_lite::AsyncRead for Chunks {
+/// #     fn poll_read(
+/// #         mut self: Pin<&mut Self>,
+/// #         cx: &mut Context<'_>,
+/// #         buf: &mut [u8],
+/// #     ) -> Poll<io::Result<usize>> {
+/// #         self.gap = !self.gap;
+/// #         if !self.gap {
+/// #             cx.waker().wake_by_ref();
+/// #             return Poll::Pending;
+/// #         }
+/// #         let chunk = self.chunks.pop_front().unwrap_or_default();
+/// #         buf[..chunk.len()].copy_from_slice(chunk);
+/// #         Poll::Ready(Ok(chunk.len()))
+/// #     }
+/// # }
+/// use futures_lite::io::{AsyncBufReadExt, BufReader};
+///
+/// # futures_lite::future::block_on(async {
+/// let mut reader = BufReader::new(Chunks::new(&[b"hel", b"lo\n"]));
+/// let mut line = String::new();
+/// loop {
+///     goro_sync::select! {
+///         n = reader.read_line(&mut line) => { n.unwrap(); break; }
+///         // Nothing else to do yet: the `read_line` future, holding "hel", is dropped.
+///         // Any other arm that wins does the same.
+///         default => {}
+///     }
+/// }
+/// assert_eq!(line, "lo\n"); // "hel" is lost
+/// # });
+/// ```
+///
+/// Two patterns work. The first keeps the one future alive until it completes: pin it
+/// outside the loop and give the `select!` `&mut` it, so an arm that loses is only a
+/// borrow, and the future goes on next round with what it has read so far. Make a new one
+/// for the next line once it has completed:
+///
+/// ```
+/// # use std::{collections::VecDeque, io, pin::Pin, task::{Context, Poll}};
+/// # /// Reads its chunks one per poll, with a `Pending` after each: data arriving in pieces.
+/// # struct Chunks { chunks: VecDeque<&'static [u8]>, gap: bool }
+/// # impl Chunks {
+/// #     fn new(chunks: &[&'static [u8]]) -> Self {
+/// #         Chunks { chunks: chunks.iter().copied().collect(), gap: false }
+/// #     }
+/// # }
+/// # impl futures_lite::AsyncRead for Chunks {
+/// #     fn poll_read(
+/// #         mut self: Pin<&mut Self>,
+/// #         cx: &mut Context<'_>,
+/// #         buf: &mut [u8],
+/// #     ) -> Poll<io::Result<usize>> {
+/// #         self.gap = !self.gap;
+/// #         if !self.gap {
+/// #             cx.waker().wake_by_ref();
+/// #             return Poll::Pending;
+/// #         }
+/// #         let chunk = self.chunks.pop_front().unwrap_or_default();
+/// #         buf[..chunk.len()].copy_from_slice(chunk);
+/// #         Poll::Ready(Ok(chunk.len()))
+/// #     }
+/// # }
+/// use std::pin::pin;
+/// use futures_lite::io::{AsyncBufReadExt, BufReader};
+/// use goro_sync::chan;
+///
+/// # futures_lite::future::block_on(async {
+/// let mut reader = BufReader::new(Chunks::new(&[b"hel", b"lo\n", b"wor", b"ld\n"]));
+/// let (events_tx, events) = chan::unbounded::<u32>(); // another busy source
+/// (0..100).for_each(|i| events_tx.try_send(i).unwrap());
+/// let (mut lines, mut handled) = (Vec::new(), 0);
+/// loop {
+///     let mut line = String::new();
+///     let n = {
+///         let mut read_line = pin!(reader.read_line(&mut line)); // one future per line
+///         loop {
+///             goro_sync::select! {
+///                 n = &mut read_line => break n.unwrap(),
+///                 _ = events.recv() => handled += 1,
+///             }
+///         }
+///     }; // completed: dropped here, and the next line gets a new future
+///     if n == 0 {
+///         break; // end of input
+///     }
+///     lines.push(line);
+/// }
+/// assert_eq!(lines, ["hello\n", "world\n"]); // whole, however often `events` won
+/// # let _ = handled;
+/// # });
+/// ```
+///
+/// (A stream that keeps its partial state in itself gives cancel-safe `next()` futures:
+/// futures-lite's `reader.lines()` does, so `line = lines.next()` is a safe arm too.)
+///
+/// The second gives the reading a task of its own, which awaits `read_line` without any
+/// `select!` and sends each complete line over a channel; the loop then selects on the
+/// channel's `recv()`, which is cancel safe:
+///
+/// ```
+/// # use std::{collections::VecDeque, io, pin::Pin, task::{Context, Poll}};
+/// # /// Reads its chunks one per poll, with a `Pending` after each: data arriving in pieces.
+/// # struct Chunks { chunks: VecDeque<&'static [u8]>, gap: bool }
+/// # impl Chunks {
+/// #     fn new(chunks: &[&'static [u8]]) -> Self {
+/// #         Chunks { chunks: chunks.iter().copied().collect(), gap: false }
+/// #     }
+/// # }
+/// # impl futures_lite::AsyncRead for Chunks {
+/// #     fn poll_read(
+/// #         mut self: Pin<&mut Self>,
+/// #         cx: &mut Context<'_>,
+/// #         buf: &mut [u8],
+/// #     ) -> Poll<io::Result<usize>> {
+/// #         self.gap = !self.gap;
+/// #         if !self.gap {
+/// #             cx.waker().wake_by_ref();
+/// #             return Poll::Pending;
+/// #         }
+/// #         let chunk = self.chunks.pop_front().unwrap_or_default();
+/// #         buf[..chunk.len()].copy_from_slice(chunk);
+/// #         Poll::Ready(Ok(chunk.len()))
+/// #     }
+/// # }
+/// use futures_lite::io::{AsyncBufReadExt, BufReader};
+/// use goro_sync::chan;
+///
+/// # goro_runtime::block_on(async {
+/// let mut reader = BufReader::new(Chunks::new(&[b"hel", b"lo\n", b"wor", b"ld\n"]));
+/// let (lines_tx, lines) = chan::bounded::<io::Result<String>>(0);
+/// goro_runtime::spawn(async move {
+///     loop {
+///         let mut line = String::new();
+///         let read = match reader.read_line(&mut line).await {
+///             Ok(0) => break, // end of input: dropping `lines_tx` closes the channel
+///             Ok(_) => Ok(line),
+///             Err(e) => Err(e),
+///         };
+///         let failed = read.is_err();
+///         if lines_tx.send(read).await.is_err() || failed {
+///             break;
+///         }
+///     }
+/// });
+/// let (events_tx, events) = chan::unbounded::<u32>(); // another busy source
+/// (0..100).for_each(|i| events_tx.try_send(i).unwrap());
+/// let (mut got, mut handled) = (Vec::new(), 0);
+/// loop {
+///     goro_sync::select! {
+///         line = lines.recv() => match line {
+///             Some(line) => got.push(line.unwrap()),
+///             None => break,
+///         },
+///         _ = events.recv() => handled += 1,
+///     }
+/// }
+/// assert_eq!(got, ["hello\n", "world\n"]);
+/// # let _ = handled;
+/// # });
+/// ```
 ///
 /// # How it commits
 ///

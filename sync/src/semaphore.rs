@@ -108,8 +108,9 @@ impl Semaphore {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: dropping the [`Acquire`] future gives up its place in the queue; a permit
-    /// already handed to it goes to the next waiter.
+    /// Cancel safe: dropping the [`Acquire`] future gives up its place in the queue (a new
+    /// `acquire()` starts at the back); a permit already handed to it goes to the next waiter,
+    /// or back to the count if nobody waits. No permit is ever lost to a cancellation.
     ///
     /// ```
     /// futures_lite::future::block_on(async {

@@ -157,7 +157,8 @@ impl WaitGroup {
     /// # Cancel safety
     ///
     /// Cancel safe: dropping the [`Wait`] future only takes it out of the queue; the counter is
-    /// not touched.
+    /// not touched, and the release at zero goes to every waiter, so a dropped one takes
+    /// nothing from the others. A new `wait()` sees the counter as it is then.
     ///
     /// ```
     /// use goro_sync::WaitGroup;

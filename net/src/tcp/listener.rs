@@ -63,7 +63,8 @@ impl TcpListener {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: a dropped future leaves no socket behind.
+    /// Cancel safe: a dropped future leaves no socket behind (a name lookup it started finishes
+    /// on the blocking pool and is discarded).
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         addr::each_addr(addr, |a| async move {
             let fd = socket::tcp_listen(&a)?;
@@ -117,7 +118,9 @@ impl TcpListener {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: a dropped future has accepted nothing.
+    /// Cancel safe: the future completes in the same poll in which `accept(2)` takes a
+    /// connection off the queue, so one dropped before it completed has accepted nothing, and
+    /// the connection waits for the next `accept`. As a losing `select!` arm it loses nothing.
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (fd, addr) = self.io.read_with(|l| socket::accept(l)).await?;
         accepted(fd, addr)
@@ -136,6 +139,9 @@ impl TcpListener {
 
     /// A stream of incoming connections: `accept` in a loop. It never ends; errors are
     /// items, so a server can back off on EMFILE and go on.
+    ///
+    /// `next()` on it is cancel safe, as [`TcpListener::accept`] is: a connection is taken off
+    /// the queue only by the poll that returns it.
     ///
     /// ```
     /// use futures_lite::StreamExt;

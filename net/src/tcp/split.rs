@@ -121,7 +121,8 @@ impl OwnedReadHalf {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe, as [`TcpStream::peek`]. Reads and writes on the halves are cancel safe
+    /// exactly as on the [`TcpStream`] itself (see its docs).
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.stream.peek(buf).await
     }

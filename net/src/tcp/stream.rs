@@ -44,6 +44,24 @@ use crate::{Async, OwnedReadHalf, OwnedWriteHalf};
 /// write after the peer closed gives `BrokenPipe` or `ConnectionReset`, never SIGPIPE (goro
 /// sends with MSG_NOSIGNAL, vectored writes too); a peer that shut down its side gives reads
 /// of 0 bytes (EOF) while writes still work.
+///
+/// # Cancel safety
+///
+/// Reads and writes go through the futures-io poll functions, and each poll makes at most one
+/// successful system call: `poll_read` either copies what one `read(2)` got into the caller's
+/// buffer and returns `Ready(n)`, or returns `Pending` having taken nothing from the socket
+/// (`poll_write` likewise sends or does not). So the one-shot futures of futures-lite's
+/// `AsyncReadExt`/`AsyncWriteExt` are cancel safe on a `TcpStream`: `read`, `read_vectored`, `write`,
+/// `write_vectored`, `flush` and `close`. One that is dropped before it completed read or
+/// wrote nothing, and the bytes are still there for the next read. As an arm of goro's
+/// `select!` that another arm beat, `read` loses nothing.
+///
+/// The helpers that loop over several reads or writes are not: their progress lives in the
+/// future, and a dropped future takes it along. `read_line` and `read_to_string` keep the
+/// bytes read so far inside the future, so they are lost with it; `read_exact` leaves them in
+/// the caller's buffer but loses how many there were; `write_all` may have sent a prefix of
+/// unknown length. Keep such a future alive across `select!` rounds, or do the reading in a
+/// task of its own that sends whole messages over a channel: goro's `select!` docs show both.
 pub struct TcpStream {
     /// The connected socket, registered.
     io: Async<net::TcpStream>,
@@ -79,7 +97,11 @@ impl TcpStream {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: dropping the future closes the half-open socket.
+    /// Cancel safe in that nothing leaks: dropping the future abandons the name lookup (the
+    /// blocking pool finishes it and discards the result) or closes the socket whose
+    /// handshake was under way. The peer may still have seen that connection: if the kernel
+    /// completed the handshake before the drop, the server accepts a connection that is
+    /// closed at once. Calling `connect` again opens a new connection.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
         addr::each_addr(addr, connect_one).await
     }
@@ -223,7 +245,8 @@ impl TcpStream {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: it consumes nothing.
+    /// Cancel safe: a peek never consumes data, and one dropped before it completed copied
+    /// nothing into `buf`.
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.read_with(|s| s.peek(buf)).await
     }
@@ -269,7 +292,8 @@ impl TcpStream {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe: readiness is a state of the socket, not an event handed to one waiter;
+    /// a dropped future takes none of it, and every waiter is woken by the same event.
     pub async fn readable(&self) -> io::Result<()> {
         self.io.readable().await
     }
@@ -282,7 +306,7 @@ impl TcpStream {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe, as [`readable`](Self::readable).
     pub async fn writable(&self) -> io::Result<()> {
         self.io.writable().await
     }

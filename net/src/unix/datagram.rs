@@ -117,7 +117,8 @@ impl UnixDatagram {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: a datagram is sent whole or not at all.
+    /// Cancel safe: a datagram is sent whole or not at all, in the poll that completes the
+    /// future; one dropped before it completed sent nothing.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         self.io.write_with(|s| s.send(buf)).await
     }
@@ -130,7 +131,9 @@ impl UnixDatagram {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe: the future completes in the same poll in which `recv(2)` takes a datagram,
+    /// so one dropped before it completed took none, and the datagram waits for the next
+    /// receive.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.read_with(|s| s.recv(buf)).await
     }
@@ -143,7 +146,8 @@ impl UnixDatagram {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe: the datagram is sent whole or not at all, in the poll that completes the
+    /// future; one dropped before it completed sent nothing.
     pub async fn send_to(&self, buf: &[u8], path: impl AsRef<Path>) -> io::Result<usize> {
         let path = path.as_ref();
         self.io.write_with(|s| s.send_to(buf, path)).await
@@ -157,7 +161,9 @@ impl UnixDatagram {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe: the future completes in the same poll in which `recvfrom(2)` takes a
+    /// datagram, so one dropped before it completed took none, and the datagram waits for the
+    /// next receive.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io.read_with(|s| s.recv_from(buf)).await
     }

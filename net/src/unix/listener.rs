@@ -92,7 +92,9 @@ impl UnixListener {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe: the future completes in the same poll in which `accept(2)` takes a
+    /// connection off the queue, so one dropped before it completed has accepted nothing, and
+    /// the connection waits for the next `accept`.
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         let (stream, addr) = self.io.read_with(|l| l.accept()).await?;
         Ok((UnixStream::from_std(stream)?, addr))

@@ -33,6 +33,24 @@ use crate::socket::{self, Connect};
 /// assert_eq!(&buf, b"ping");
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
+///
+/// # Cancel safety
+///
+/// Reads and writes go through the futures-io poll functions, and each poll makes at most one
+/// successful system call: `poll_read` either copies what one `read(2)` got into the caller's
+/// buffer and returns `Ready(n)`, or returns `Pending` having taken nothing from the socket
+/// (`poll_write` likewise sends or does not). So the one-shot futures of futures-lite's
+/// `AsyncReadExt`/`AsyncWriteExt` are cancel safe on a `UnixStream`: `read`, `read_vectored`, `write`,
+/// `write_vectored`, `flush` and `close`. One that is dropped before it completed read or
+/// wrote nothing, and the bytes are still there for the next read. As an arm of goro's
+/// `select!` that another arm beat, `read` loses nothing.
+///
+/// The helpers that loop over several reads or writes are not: their progress lives in the
+/// future, and a dropped future takes it along. `read_line` and `read_to_string` keep the
+/// bytes read so far inside the future, so they are lost with it; `read_exact` leaves them in
+/// the caller's buffer but loses how many there were; `write_all` may have sent a prefix of
+/// unknown length. Keep such a future alive across `select!` rounds, or do the reading in a
+/// task of its own that sends whole messages over a channel: goro's `select!` docs show both.
 pub struct UnixStream {
     /// The connected socket, registered.
     io: Async<net::UnixStream>,
@@ -61,7 +79,10 @@ impl UnixStream {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe in that nothing leaks: dropping the future closes the socket it was
+    /// connecting. In the backlog-full fallback the blocking connect runs on to its end on the
+    /// blocking pool and its socket is then closed, so the server may accept a connection
+    /// that is closed at once. Calling `connect` again opens a new connection.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let path = path.as_ref();
         let addr = SocketAddrUnix::new(path)?;
@@ -156,7 +177,8 @@ impl UnixStream {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe: readiness is a state of the socket, not an event handed to one waiter;
+    /// a dropped future takes none of it, and every waiter is woken by the same event.
     pub async fn readable(&self) -> io::Result<()> {
         self.io.readable().await
     }
@@ -169,7 +191,7 @@ impl UnixStream {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
+    /// Cancel safe, as [`readable`](Self::readable).
     pub async fn writable(&self) -> io::Result<()> {
         self.io.writable().await
     }

@@ -481,7 +481,12 @@ impl<T> Receiver<T> {
     ///
     /// # Cancel safety
     ///
-    /// See [`Recv`]: dropping the future loses no value.
+    /// Cancel safe: dropping the [`Recv`] future loses no value. A value leaves the channel
+    /// only in the poll that returns it; if a sender had already handed a value to this
+    /// waiting receiver and the future is dropped before taking it, the value goes back to
+    /// the front of the channel (or to another waiting receiver), and the next `recv` gets it,
+    /// in order. As a `select!` arm that is not chosen, `recv` receives nothing. The dropped
+    /// future gives up its place among waiting receivers.
     pub fn recv(&self) -> Recv<'_, T> {
         Recv::new(self)
     }
