@@ -46,7 +46,8 @@
 //! a non-blocking `connect` whose completion is awaited in the reactor, so
 //! `goro::time::timeout` bounds it and cancelling it closes the socket. The few calls std
 //! lacks (that connect, `accept4` with SOCK_NONBLOCK, the listen backlog, `sendmsg` with
-//! MSG_NOSIGNAL) come from `rustix`, safely; this crate has no `unsafe` code.
+//! MSG_NOSIGNAL) come from `rustix`, safely. The only `unsafe` code is hyper's: filling its
+//! uninitialised read buffer (feature `hyper`, module `hyper::uninit`).
 //!
 //! SIGPIPE cannot kill the process: every stream write goes out with MSG_NOSIGNAL, so
 //! writing to a closed peer returns `BrokenPipe` even in a host process (a C program, say)
@@ -70,11 +71,18 @@
 //! - `unix`: [`UnixListener`], [`UnixStream`], [`UnixDatagram`].
 //! - `addr`: [`ToSocketAddrs`] and [`lookup_host`], the resolution on the blocking pool.
 //! - `socket`: the raw socket calls std lacks.
+//! - [`hyper`] (feature `hyper`): hyper 1.x on goro's sockets, [`hyper::Io`] and
+//!   [`hyper::serve`].
 
-#![forbid(unsafe_code)]
+// `deny`, not `forbid`: the feature `hyper` reads into hyper's uninitialised buffer, which
+// takes two `unsafe` calls; they live in one module, `hyper::uninit`, under a visible
+// `#[allow(unsafe_code)]`. Without the feature this crate has no `unsafe` code.
+#![deny(unsafe_code)]
 
 mod addr;
 mod async_fd;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 mod socket;
 mod tcp;
 mod udp;
