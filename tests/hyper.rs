@@ -412,3 +412,27 @@ fn the_axum_example_router_answers_and_shuts_down() {
         assert_eq!(served.load(Ordering::SeqCst), 3);
     });
 }
+
+#[test]
+fn serve_works_on_a_unix_listener() {
+    run(60, async {
+        let dir = std::env::temp_dir().join(format!("goro-hyper-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("http.sock");
+        let _ = std::fs::remove_file(&path);
+        let listener = goro::net::UnixListener::bind(&path).unwrap();
+        let (ctx, cancel) = Context::background().with_cancel();
+        let server = goro::spawn(goro::hyper::serve(listener, service_fn(echo), ctx));
+        let stream = goro::net::UnixStream::connect(&path).await.unwrap();
+        let (mut sender, _conn) = handshake(Io::new(stream)).await;
+        let data = mebibyte();
+        let res = send(&mut sender, request("POST", "/echo", full(data.clone()))).await;
+        assert!(
+            body_of(res).await[..] == data[..],
+            "the echoed mebibyte differs"
+        );
+        cancel.cancel();
+        server.await.unwrap().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}
