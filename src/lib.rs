@@ -51,6 +51,7 @@
 //! - [`io`]: the `AsyncRead`/`AsyncWrite` traits goro's sockets implement and the extension
 //!   traits that give them `read`, `write_all`, `read_line`, ...; [`stream`]: `StreamExt` for
 //!   channel receivers.
+//! - `hyper` (feature `hyper`): hyper 1.x on goro: `Io`, `Executor`, `Timer`, `serve`.
 //!
 //! # Depending on goro
 //!
@@ -128,6 +129,102 @@ pub mod io {
         AsyncSeek, AsyncSeekExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter, Cursor, Empty,
         Error, ErrorKind, ReadHalf, Repeat, Result, SeekFrom, Sink, WriteHalf,
     };
+}
+
+#[cfg(feature = "hyper")]
+pub mod hyper {
+    //! hyper 1.x on goro (feature `hyper`): hyper's IO traits for goro's streams ([`Io`]), its
+    //! runtime traits ([`Executor`], [`Timer`]; goro's `time::Sleep` is hyper's `Sleep`), and
+    //! an HTTP/1.1 server, [`serve`], with one task per connection and a graceful drain when
+    //! its [`Context`](crate::sync::Context) is cancelled.
+    //!
+    //! ```toml
+    //! [dependencies]
+    //! goro = { version = "0.1", features = ["hyper"] }
+    //! hyper = { version = "1", features = ["server", "http1"] } # "client" for a client
+    //! ```
+    //!
+    //! # Server
+    //!
+    //! ```
+    //! use std::convert::Infallible;
+    //! use hyper::{body::Incoming, service::service_fn, Request, Response};
+    //! use goro::net::TcpListener;
+    //! use goro::sync::Context;
+    //!
+    //! goro::block_on(async {
+    //!     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    //!     println!("listening on http://{}", listener.local_addr()?);
+    //!     let hello = service_fn(|req: Request<Incoming>| async move {
+    //!         Ok::<_, Infallible>(Response::new(format!("hello from {}", req.uri().path())))
+    //!     });
+    //!     // Cancel the context to stop accepting and drain; `serve` returns when every
+    //!     // connection has ended.
+    //!     let (ctx, cancel) = Context::background().with_cancel();
+    //!     let server = goro::spawn(goro::hyper::serve(listener, hello, ctx));
+    //!     cancel.cancel();
+    //!     server.await.unwrap()
+    //! })
+    //! .unwrap();
+    //! ```
+    //!
+    //! An axum `Router` is a `tower::Service`: serve it through hyper-util's adapter,
+    //! `serve(listener, TowerToHyperService::new(router), ctx)` (hyper-util with only its
+    //! `service` feature; axum with default features off needs no tokio). The example
+    //! `axum-hello` does it.
+    //!
+    //! # Client
+    //!
+    //! ```
+    //! use std::convert::Infallible;
+    //! use http_body_util::{BodyExt, Empty};
+    //! use hyper::{body::{Bytes, Incoming}, service::service_fn, Request, Response};
+    //! use goro::hyper::Io;
+    //! use goro::net::{TcpListener, TcpStream};
+    //! use goro::sync::Context;
+    //!
+    //! goro::block_on(async {
+    //!     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    //!     let addr = listener.local_addr()?;
+    //!     let hello = service_fn(|_: Request<Incoming>| async {
+    //!         Ok::<_, Infallible>(Response::new("hello".to_string()))
+    //!     });
+    //!     goro::spawn(goro::hyper::serve(listener, hello, Context::background()));
+    //!
+    //!     // hyper's client over a goro TcpStream: the connection runs in a task of its own.
+    //!     let stream = TcpStream::connect(addr).await?;
+    //!     let (mut sender, conn) = hyper::client::conn::http1::handshake(Io::new(stream))
+    //!         .await
+    //!         .map_err(std::io::Error::other)?;
+    //!     goro::spawn(conn);
+    //!     let req = Request::get("/").header("host", "localhost").body(Empty::<Bytes>::new()).unwrap();
+    //!     let res = sender.send_request(req).await.map_err(std::io::Error::other)?;
+    //!     assert_eq!(res.status(), 200);
+    //!     let body = res.into_body().collect().await.map_err(std::io::Error::other)?.to_bytes();
+    //!     assert_eq!(&body[..], b"hello");
+    //!     Ok::<_, std::io::Error>(())
+    //! })
+    //! .unwrap();
+    //! ```
+    //!
+    //! # Reads without zeroing
+    //!
+    //! hyper reads into a buffer that may be uninitialised. [`Io::new`] takes goro's streams
+    //! ([`ReadUninit`]), whose reads go to `read(2)` through rustix and fill that buffer as it
+    //! is, with nothing zeroed; [`Io::with_zero_fill`] takes any other futures-io stream and
+    //! reads it through a scratch buffer zeroed once. The two `unsafe` calls this takes
+    //! (hyper's `ReadBufCursor::as_mut` and `advance`) sit in one module of goro-net, each
+    //! with its argument.
+    //!
+    //! # What it does not do
+    //!
+    //! - HTTP/2: hyper's `http2` feature brings in `h2` and a tokio-util codec stack; goro's
+    //!   [`Executor`] is ready for it, and hyper's `http2` builders take it with [`Timer`],
+    //!   but [`serve`] speaks HTTP/1.1 only.
+    //! - TLS: wrap a TLS stream with [`Io::with_zero_fill`] and accept it in a [`Listener`]
+    //!   of your own.
+    pub use goro_net::hyper::*;
+    pub use goro_runtime::hyper_rt::{Executor, Timer};
 }
 
 pub mod stream {

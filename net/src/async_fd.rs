@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -268,6 +269,44 @@ impl<T: AsFd> Async<T> {
         op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         self.io.poll_io(Interest::Write, cx, op)
+    }
+}
+
+impl<T: AsFd> Async<T> {
+    /// Poll-style read into memory that need not be initialised: one `read(2)` on the
+    /// descriptor, waiting for read readiness while it would block. Buffers handed out
+    /// uninitialised (hyper's read buffer, a `Vec`'s spare capacity) are filled without being
+    /// zeroed first.
+    ///
+    /// On `Ready(Ok(n))` the first `n` elements of `buf` are initialised (`n <= buf.len()`;
+    /// `0` is end of file): code that tracks initialisation may rely on it. The call goes to
+    /// the descriptor itself, not through `T`'s `Read`, which is the same for the sockets,
+    /// pipes and terminals `Async` wraps.
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::mem::MaybeUninit;
+    ///
+    /// # goro_runtime::block_on(async {
+    /// let (a, mut b) = std::os::unix::net::UnixStream::pair()?;
+    /// let a = goro_net::Async::new(a)?;
+    /// b.write_all(b"ping")?;
+    /// let mut buf = [MaybeUninit::<u8>::uninit(); 16];
+    /// let n = std::future::poll_fn(|cx| a.poll_read_uninit(cx, &mut buf)).await?;
+    /// assert_eq!(n, 4);
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// What `read(2)` reports other than `EAGAIN`.
+    pub fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        // rustix reads into `MaybeUninit` memory safely and hands back the part `read` filled.
+        self.poll_read_with(cx, |io| Ok(rustix::io::read(io, &mut *buf)?.0.len()))
     }
 }
 

@@ -48,7 +48,8 @@
 //! while the process is out of file descriptors returns EMFILE (glibc would call the name
 //! unknown), and one for which no thread could start returns an error saying so. The few calls std
 //! lacks (that connect, `accept4` with SOCK_NONBLOCK, the listen backlog, `sendmsg` with
-//! MSG_NOSIGNAL) come from `rustix`, safely; this crate has no `unsafe` code.
+//! MSG_NOSIGNAL) come from `rustix`, safely. The only `unsafe` code is hyper's: filling its
+//! uninitialised read buffer (feature `hyper`, module `hyper::uninit`).
 //!
 //! A socket belongs to the runtime it was created on (its descriptor is in that runtime's
 //! poller). It may be used from any runtime's tasks while that runtime lives; once it is
@@ -87,11 +88,18 @@
 //! - `unix`: [`UnixListener`], [`UnixStream`], [`UnixDatagram`].
 //! - `addr`: [`ToSocketAddrs`] and [`lookup_host`], the resolution on the blocking pool.
 //! - `socket`: the raw socket calls std lacks.
+//! - [`hyper`] (feature `hyper`): hyper 1.x on goro's sockets, [`hyper::Io`] and
+//!   [`hyper::serve`].
 
-#![forbid(unsafe_code)]
+// `deny`, not `forbid`: the feature `hyper` reads into hyper's uninitialised buffer, which
+// takes two `unsafe` calls; they live in one module, `hyper::uninit`, under a visible
+// `#[allow(unsafe_code)]`. Without the feature this crate has no `unsafe` code.
+#![deny(unsafe_code)]
 
 mod addr;
 mod async_fd;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 mod socket;
 mod tcp;
 mod udp;

@@ -46,6 +46,8 @@
 //!
 //! - [`time`]: `sleep`, `timeout`, `interval`.
 //! - [`context`]: Go's `context`: cancellation and deadlines down a tree.
+//! - `hyper_rt` (feature `hyper`): hyper's `Executor` and `Timer` on goro; `time::Sleep`
+//!   implements `hyper::rt::Sleep`.
 //! - [`task`]: spawning with options, [`JoinHandle`], [`JoinError`].
 //! - [`reactor`]: [`reactor::Registered`], the building block of `goro::net`.
 //! - `executor`, `park`, `blocking`, `block_on`, `current`, `group`, `runtime`, `builder`:
@@ -60,6 +62,8 @@ pub mod context;
 mod current;
 mod executor;
 mod group;
+#[cfg(feature = "hyper")]
+pub mod hyper_rt;
 mod loom;
 mod park;
 pub mod reactor;

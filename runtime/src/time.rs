@@ -90,6 +90,9 @@ fn far_future() -> Instant {
 
 /// The future of [`sleep`] and [`sleep_until`].
 ///
+/// With the feature `hyper` it is also hyper's `hyper::rt::Sleep`, and
+/// `hyper_rt::Timer::reset` moves its deadline with [`Sleep::reset`].
+///
 /// # Cancel safety
 ///
 /// Dropping it cancels the timer.

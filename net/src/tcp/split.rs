@@ -3,6 +3,7 @@
 use std::error::Error;
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut};
+use std::mem::MaybeUninit;
 use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -125,6 +126,23 @@ impl OwnedReadHalf {
     /// exactly as on the [`TcpStream`] itself (see its docs).
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.stream.peek(buf).await
+    }
+
+    /// Poll-style read into memory that need not be initialised (hyper's read buffer, a
+    /// `Vec`'s spare capacity): nothing is zeroed first. See [`Async::poll_read_uninit`](crate::Async::poll_read_uninit).
+    ///
+    /// On `Ready(Ok(n))` the first `n` elements of `buf` are initialised (`n <= buf.len()`,
+    /// `0` at end of stream): code that tracks initialisation may rely on it.
+    ///
+    /// # Errors
+    ///
+    /// What `read(2)` reports other than `EAGAIN` (a reset connection, for one).
+    pub fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        self.stream.poll_read_uninit(cx, buf)
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Write};
+use std::mem::MaybeUninit;
 use std::net::{self, Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::pin::Pin;
@@ -370,6 +371,23 @@ impl TcpStream {
     ) -> Poll<io::Result<usize>> {
         self.io
             .poll_write_with(cx, |s| socket::send_vectored(s, bufs))
+    }
+
+    /// Poll-style read into memory that need not be initialised (hyper's read buffer, a
+    /// `Vec`'s spare capacity): nothing is zeroed first. See [`Async::poll_read_uninit`](crate::Async::poll_read_uninit).
+    ///
+    /// On `Ready(Ok(n))` the first `n` elements of `buf` are initialised (`n <= buf.len()`,
+    /// `0` at end of stream): code that tracks initialisation may rely on it.
+    ///
+    /// # Errors
+    ///
+    /// What `read(2)` reports other than `EAGAIN` (a reset connection, for one).
+    pub fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read_uninit(cx, buf)
     }
 }
 
