@@ -140,7 +140,7 @@ pub mod hyper {
     //!
     //! ```toml
     //! [dependencies]
-    //! goro = { version = "0.1", features = ["hyper"] }
+    //! goro = { package = "goro-rt", path = "../goro", features = ["hyper"] }
     //! hyper = { version = "1", features = ["server", "http1"] } # "client" for a client
     //! ```
     //!

@@ -16,8 +16,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV
 /// goro resolves them on the blocking pool. The trait is sealed: it has no methods to call.
 ///
 /// ```
-/// # goro_runtime::block_on(async {
-/// let addrs: Vec<_> = goro_net::lookup_host(("127.0.0.1", 80)).await?.collect();
+/// # goro::block_on(async {
+/// let addrs: Vec<_> = goro::net::lookup_host(("127.0.0.1", 80)).await?.collect();
 /// assert_eq!(addrs, ["127.0.0.1:80".parse().unwrap()]);
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
@@ -126,8 +126,8 @@ pub(crate) async fn first_addr(addr: impl ToSocketAddrs) -> io::Result<SocketAdd
 /// `net.LookupHost`, with the port kept.
 ///
 /// ```
-/// # goro_runtime::block_on(async {
-/// for addr in goro_net::lookup_host("localhost:8080").await? {
+/// # goro::block_on(async {
+/// for addr in goro::net::lookup_host("localhost:8080").await? {
 ///     assert_eq!(addr.port(), 8080);
 ///     assert!(addr.ip().is_loopback());
 /// }

@@ -31,9 +31,9 @@ use goro_runtime::reactor::{Interest, Io, Registered};
 /// ```
 /// use std::io::{Read, Write};
 /// use std::os::unix::net::UnixStream;
-/// use goro_net::Async;
+/// use goro::net::Async;
 ///
-/// # goro_runtime::block_on(async {
+/// # goro::block_on(async {
 /// let (a, mut b) = UnixStream::pair()?;
 /// let a = Async::new(a)?; // now non-blocking, and registered
 /// b.write_all(b"ping")?;
@@ -60,9 +60,9 @@ impl<T: AsFd> Async<T> {
     /// global runtime's outside any).
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
+    /// # goro::block_on(async {
     /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
-    /// let a = goro_net::Async::new(a)?;
+    /// let a = goro::net::Async::new(a)?;
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
     ///
@@ -84,9 +84,9 @@ impl<T: AsFd> Async<T> {
     /// The I/O object.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
+    /// # goro::block_on(async {
     /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
-    /// let a = goro_net::Async::new(a)?;
+    /// let a = goro::net::Async::new(a)?;
     /// assert!(a.get_ref().peer_addr().is_ok());
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
@@ -97,9 +97,9 @@ impl<T: AsFd> Async<T> {
     /// Deregisters the descriptor and gives the object back, still in non-blocking mode.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
+    /// # goro::block_on(async {
     /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
-    /// let a = goro_net::Async::new(a)?.into_inner()?;
+    /// let a = goro::net::Async::new(a)?.into_inner()?;
     /// a.set_nonblocking(false)?;
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
@@ -115,9 +115,9 @@ impl<T: AsFd> Async<T> {
     ///
     /// ```
     /// use std::io::Write;
-    /// # goro_runtime::block_on(async {
+    /// # goro::block_on(async {
     /// let (a, mut b) = std::os::unix::net::UnixStream::pair()?;
-    /// let a = goro_net::Async::new(a)?;
+    /// let a = goro::net::Async::new(a)?;
     /// b.write_all(b"x")?;
     /// a.readable().await?;
     /// # std::io::Result::Ok(()) }).unwrap();
@@ -139,9 +139,9 @@ impl<T: AsFd> Async<T> {
     /// Waits until the object may be written. Any number of tasks may wait.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
+    /// # goro::block_on(async {
     /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
-    /// let a = goro_net::Async::new(a)?;
+    /// let a = goro::net::Async::new(a)?;
     /// a.writable().await?; // an empty socket buffer
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
@@ -182,9 +182,9 @@ impl<T: AsFd> Async<T> {
     ///
     /// ```
     /// use std::io::Write;
-    /// # goro_runtime::block_on(async {
+    /// # goro::block_on(async {
     /// let (a, mut b) = std::os::unix::net::UnixDatagram::pair()?;
-    /// let a = goro_net::Async::new(a)?;
+    /// let a = goro::net::Async::new(a)?;
     /// b.send(b"abc")?;
     /// let mut buf = [0; 8];
     /// let n = a.read_with(|s| s.recv(&mut buf)).await?; // any read-side call
@@ -217,9 +217,9 @@ impl<T: AsFd> Async<T> {
     ///
     /// ```
     /// use std::io::{Read, Write};
-    /// # goro_runtime::block_on(async {
+    /// # goro::block_on(async {
     /// let (a, mut b) = std::os::unix::net::UnixStream::pair()?;
-    /// let a = goro_net::Async::new(a)?;
+    /// let a = goro::net::Async::new(a)?;
     /// a.write_with(|mut s| s.write(b"hi")).await?;
     /// let mut buf = [0; 2];
     /// b.read_exact(&mut buf)?;
@@ -287,9 +287,9 @@ impl<T: AsFd> Async<T> {
     /// use std::io::Write;
     /// use std::mem::MaybeUninit;
     ///
-    /// # goro_runtime::block_on(async {
+    /// # goro::block_on(async {
     /// let (a, mut b) = std::os::unix::net::UnixStream::pair()?;
-    /// let a = goro_net::Async::new(a)?;
+    /// let a = goro::net::Async::new(a)?;
     /// b.write_all(b"ping")?;
     /// let mut buf = [MaybeUninit::<u8>::uninit(); 16];
     /// let n = std::future::poll_fn(|cx| a.poll_read_uninit(cx, &mut buf)).await?;

@@ -2,18 +2,18 @@
 //! [`Async<T>`] for any other file descriptor.
 //!
 //! ```
-//! use futures_lite::{AsyncReadExt, AsyncWriteExt};
-//! use goro_net::{TcpListener, TcpStream};
+//! use goro::io::{AsyncReadExt, AsyncWriteExt};
+//! use goro::net::{TcpListener, TcpStream};
 //!
-//! # goro_runtime::block_on(async {
+//! # goro::block_on(async {
 //! let listener = TcpListener::bind("127.0.0.1:0").await?;
 //! let addr = listener.local_addr()?;
 //!
 //! // An echo server: one task per connection, as Go's one goroutine per connection.
 //! // (A real server backs off when `accept` fails: see `TcpListener`.)
-//! goro_runtime::spawn(async move {
+//! goro::spawn(async move {
 //!     while let Ok((mut conn, _)) = listener.accept().await {
-//!         goro_runtime::spawn(async move {
+//!         goro::spawn(async move {
 //!             let mut buf = [0; 1024];
 //!             while let Ok(n @ 1..) = conn.read(&mut buf).await {
 //!                 if conn.write_all(&buf[..n]).await.is_err() {

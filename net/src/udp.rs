@@ -16,9 +16,9 @@ use crate::{Async, socket};
 /// and receive on it at once.
 ///
 /// ```
-/// use goro_net::UdpSocket;
+/// use goro::net::UdpSocket;
 ///
-/// # goro_runtime::block_on(async {
+/// # goro::block_on(async {
 /// let a = UdpSocket::bind("127.0.0.1:0").await?;
 /// let b = UdpSocket::bind("127.0.0.1:0").await?;
 /// a.send_to(b"ping", b.local_addr()?).await?;
@@ -37,8 +37,8 @@ impl UdpSocket {
     /// on the blocking pool; each address is tried in order until one binds.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// let socket = goro_net::UdpSocket::bind(("127.0.0.1", 0)).await?;
+    /// # goro::block_on(async {
+    /// let socket = goro::net::UdpSocket::bind(("127.0.0.1", 0)).await?;
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
     ///
@@ -68,8 +68,8 @@ impl UdpSocket {
     /// Wraps a std socket (made non-blocking here) in the reactor.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// let socket = goro_net::UdpSocket::from_std(std::net::UdpSocket::bind("127.0.0.1:0")?)?;
+    /// # goro::block_on(async {
+    /// let socket = goro::net::UdpSocket::from_std(std::net::UdpSocket::bind("127.0.0.1:0")?)?;
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
     ///
@@ -87,9 +87,9 @@ impl UdpSocket {
     /// [`UdpSocket::recv`] accepts. Host names are resolved on the blocking pool.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// let a = goro_net::UdpSocket::bind("127.0.0.1:0").await?;
-    /// let b = goro_net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// # goro::block_on(async {
+    /// let a = goro::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// let b = goro::net::UdpSocket::bind("127.0.0.1:0").await?;
     /// a.connect(b.local_addr()?).await?;
     /// assert_eq!(a.peer_addr()?, b.local_addr()?);
     /// # std::io::Result::Ok(()) }).unwrap();
@@ -112,9 +112,9 @@ impl UdpSocket {
     /// Sends a datagram to the connected peer; returns the bytes sent.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// let a = goro_net::UdpSocket::bind("127.0.0.1:0").await?;
-    /// let b = goro_net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// # goro::block_on(async {
+    /// let a = goro::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// let b = goro::net::UdpSocket::bind("127.0.0.1:0").await?;
     /// a.connect(b.local_addr()?).await?;
     /// b.connect(a.local_addr()?).await?;
     /// a.send(b"hi").await?;
@@ -188,9 +188,9 @@ impl UdpSocket {
     /// Like [`UdpSocket::recv_from`], but the datagram stays queued.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// let a = goro_net::UdpSocket::bind("127.0.0.1:0").await?;
-    /// let b = goro_net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// # goro::block_on(async {
+    /// let a = goro::net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// let b = goro::net::UdpSocket::bind("127.0.0.1:0").await?;
     /// a.send_to(b"x", b.local_addr()?).await?;
     /// let mut buf = [0; 4];
     /// let (n, from) = b.peek_from(&mut buf).await?;
@@ -243,8 +243,8 @@ impl UdpSocket {
     /// Sets SO_BROADCAST: whether datagrams may be sent to a broadcast address.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// let socket = goro_net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// # goro::block_on(async {
+    /// let socket = goro::net::UdpSocket::bind("127.0.0.1:0").await?;
     /// socket.set_broadcast(true)?;
     /// assert!(socket.broadcast()?);
     /// # std::io::Result::Ok(()) }).unwrap();
@@ -271,8 +271,8 @@ impl UdpSocket {
     ///
     /// ```
     /// use std::net::Ipv4Addr;
-    /// # goro_runtime::block_on(async {
-    /// let socket = goro_net::UdpSocket::bind("0.0.0.0:0").await?;
+    /// # goro::block_on(async {
+    /// let socket = goro::net::UdpSocket::bind("0.0.0.0:0").await?;
     /// let group = Ipv4Addr::new(239, 255, 0, 1);
     /// if socket.join_multicast_v4(&group, &Ipv4Addr::LOCALHOST).is_ok() {
     ///     socket.leave_multicast_v4(&group, &Ipv4Addr::LOCALHOST)?;
@@ -317,8 +317,8 @@ impl UdpSocket {
     /// Sets IP_MULTICAST_LOOP: whether this host receives its own IPv4 multicast datagrams.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// let socket = goro_net::UdpSocket::bind("127.0.0.1:0").await?;
+    /// # goro::block_on(async {
+    /// let socket = goro::net::UdpSocket::bind("127.0.0.1:0").await?;
     /// socket.set_multicast_loop_v4(false)?;
     /// assert!(!socket.multicast_loop_v4()?);
     /// socket.set_multicast_ttl_v4(4)?;

@@ -25,8 +25,8 @@ thread_local! {
 /// runtime.
 ///
 /// ```
-/// let answer = goro_runtime::block_on(async {
-///     let task = goro_runtime::spawn(async { 40 + 2 });
+/// let answer = goro::block_on(async {
+///     let task = goro::spawn(async { 40 + 2 });
 ///     task.await.unwrap()
 /// });
 /// assert_eq!(answer, 42);

@@ -22,7 +22,7 @@ pub const MAX_WORKERS: usize = 1024;
 /// Builds a [`Runtime`] with custom settings.
 ///
 /// ```
-/// let rt = goro_runtime::Builder::new()
+/// let rt = goro::Builder::new()
 ///     .worker_threads(2)
 ///     .max_blocking_threads(16)
 ///     .thread_name("app")
@@ -110,7 +110,7 @@ impl Builder {
     ///
     /// let refuse = Arc::new(AtomicBool::new(true));
     /// let flag = refuse.clone();
-    /// let rt = goro_runtime::Builder::new()
+    /// let rt = goro::Builder::new()
     ///     .worker_threads(1)
     ///     .blocking_spawn_hook(move || match flag.load(Ordering::SeqCst) {
     ///         true => Err(std::io::Error::from_raw_os_error(11)), // EAGAIN
@@ -141,8 +141,8 @@ impl Builder {
     /// [`MAX_WORKERS`]; what the OS says if it refuses a thread or a poller.
     ///
     /// ```
-    /// let err = goro_runtime::Builder::new()
-    ///     .worker_threads(goro_runtime::MAX_WORKERS + 1)
+    /// let err = goro::Builder::new()
+    ///     .worker_threads(goro::MAX_WORKERS + 1)
     ///     .build()
     ///     .unwrap_err();
     /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);

@@ -3,12 +3,12 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use goro_runtime::context::{Context, ContextError};
+//! use goro::sync::{Context, ContextError};
 //!
-//! goro_runtime::block_on(async {
+//! goro::block_on(async {
 //!     let (ctx, cancel) = Context::background().with_cancel();
 //!     let (child, _cancel_child) = ctx.with_timeout(Duration::from_secs(60));
-//!     let worker = goro_runtime::spawn(async move {
+//!     let worker = goro::spawn(async move {
 //!         child.done().await;
 //!         child.err()
 //!     });
@@ -77,7 +77,7 @@ pub struct Context {
 /// Cancels the context it came with (and that context's descendants). Dropping it does not.
 ///
 /// ```
-/// use goro_runtime::context::{Context, ContextError};
+/// use goro::sync::{Context, ContextError};
 ///
 /// let (ctx, cancel) = Context::background().with_cancel();
 /// assert_eq!(ctx.err(), None);
@@ -187,9 +187,9 @@ impl Context {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use goro_runtime::context::{Context, ContextError};
+    /// use goro::sync::{Context, ContextError};
     ///
-    /// goro_runtime::block_on(async {
+    /// goro::block_on(async {
     ///     let (ctx, _cancel) = Context::background().with_timeout(Duration::from_millis(5));
     ///     ctx.done().await;
     ///     assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
@@ -258,9 +258,9 @@ impl Context {
     /// Cancel safe: see [`Done`].
     ///
     /// ```
-    /// use goro_runtime::context::Context;
+    /// use goro::sync::Context;
     ///
-    /// goro_runtime::block_on(async {
+    /// goro::block_on(async {
     ///     let (ctx, cancel) = Context::background().with_cancel();
     ///     cancel.cancel();
     ///     ctx.done().await; // done for good: completes at once

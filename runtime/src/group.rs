@@ -58,9 +58,9 @@ type BoxFuture<E> = Pin<Box<dyn Future<Output = Result<(), E>> + Send + 'static>
 /// A group of tasks that fail together: the first error wins and aborts the rest.
 ///
 /// ```
-/// use goro_runtime::TaskGroup;
+/// use goro::TaskGroup;
 ///
-/// goro_runtime::block_on(async {
+/// goro::block_on(async {
 ///     let group = TaskGroup::with_limit(2); // at most two run at once
 ///     for i in 0..5 {
 ///         group.spawn(async move { if i == 3 { Err(format!("job {i} failed")) } else { Ok(()) } });
@@ -184,9 +184,9 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// A group with no limit on how many members run at once.
     ///
     /// ```
-    /// use goro_runtime::TaskGroup;
+    /// use goro::TaskGroup;
     ///
-    /// goro_runtime::block_on(async {
+    /// goro::block_on(async {
     ///     let group = TaskGroup::<()>::new();
     ///     group.spawn(async { Ok(()) });
     ///     assert_eq!(group.wait().await, Ok(()));
@@ -203,7 +203,7 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// If `n` is zero: nothing could ever run.
     ///
     /// ```
-    /// use goro_runtime::TaskGroup;
+    /// use goro::TaskGroup;
     ///
     /// let group = TaskGroup::<()>::with_limit(4);
     /// assert!(group.is_empty());
@@ -238,9 +238,9 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// runtime that has shut down, the member is dropped at once, as a spawned task would be.
     ///
     /// ```
-    /// use goro_runtime::TaskGroup;
+    /// use goro::TaskGroup;
     ///
-    /// goro_runtime::block_on(async {
+    /// goro::block_on(async {
     ///     let group = TaskGroup::<std::io::Error>::new();
     ///     group.spawn(async { std::fs::metadata("Cargo.toml").map(|_| ()) });
     ///     assert!(group.wait().await.is_ok());
@@ -277,9 +277,9 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// The number of members running or queued.
     ///
     /// ```
-    /// use goro_runtime::TaskGroup;
+    /// use goro::TaskGroup;
     ///
-    /// goro_runtime::block_on(async {
+    /// goro::block_on(async {
     ///     let group = TaskGroup::<()>::with_limit(1);
     ///     group.spawn(std::future::pending());
     ///     group.spawn(std::future::pending());
@@ -294,7 +294,7 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// Whether no member runs or waits to run.
     ///
     /// ```
-    /// use goro_runtime::TaskGroup;
+    /// use goro::TaskGroup;
     ///
     /// assert!(TaskGroup::<()>::new().is_empty());
     /// ```
@@ -312,9 +312,9 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// first error from every call, as Go's `errgroup.Wait` does.
     ///
     /// ```
-    /// use goro_runtime::TaskGroup;
+    /// use goro::TaskGroup;
     ///
-    /// goro_runtime::block_on(async {
+    /// goro::block_on(async {
     ///     let group = TaskGroup::new();
     ///     group.spawn(async { Err(std::io::Error::other("disk full")) });
     ///     // The first wait gets the error ...
@@ -344,10 +344,10 @@ impl<E: Send + 'static> TaskGroup<E> {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use goro_runtime::{time, TaskGroup};
+    /// use goro::{time, TaskGroup};
     ///
-    /// goro_runtime::block_on(async {
-    ///     let (release, gate) = goro_sync::chan::bounded::<()>(0);
+    /// goro::block_on(async {
+    ///     let (release, gate) = goro::sync::chan::bounded::<()>(0);
     ///     let group = TaskGroup::new();
     ///     group.spawn(async move {
     ///         gate.recv().await; // runs until released
@@ -371,9 +371,9 @@ impl<E: Send + 'static> TaskGroup<E> {
     /// after a failure returns it (Go's `errgroup.Wait`).
     ///
     /// ```
-    /// use goro_runtime::TaskGroup;
+    /// use goro::TaskGroup;
     ///
-    /// goro_runtime::block_on(async {
+    /// goro::block_on(async {
     ///     let group = TaskGroup::new();
     ///     group.spawn(async { Err("no route to host".to_string()) });
     ///     assert_eq!(group.wait_cloned().await, Err("no route to host".to_string()));

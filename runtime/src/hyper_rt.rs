@@ -2,7 +2,7 @@
 //! futures as goro tasks, [`Timer`] gives hyper goro's timers.
 //!
 //! goro's [`Sleep`] implements `hyper::rt::Sleep` itself, so a timer hyper asks for is a goro
-//! timer with no wrapper or extra box around it, and [`Timer::reset`] moves that timer's
+//! timer with no wrapper or extra box around it, and `Timer::reset` moves that timer's
 //! deadline in place (hyper resets its keep-alive and header-read timers on every request)
 //! instead of dropping it and registering a new one.
 
@@ -20,9 +20,9 @@ impl hyper::rt::Sleep for Sleep {}
 /// ```
 /// use hyper::rt::Executor as _;
 ///
-/// goro_runtime::block_on(async {
-///     let (tx, rx) = goro_sync::chan::bounded(1);
-///     goro_runtime::hyper_rt::Executor::new().execute(async move {
+/// goro::block_on(async {
+///     let (tx, rx) = goro::sync::chan::bounded(1);
+///     goro::hyper_rt::Executor::new().execute(async move {
 ///         tx.send(7).await.unwrap();
 ///     });
 ///     assert_eq!(rx.recv().await, Some(7));
@@ -56,8 +56,8 @@ where
 /// use std::time::{Duration, Instant};
 /// use hyper::rt::Timer as _;
 ///
-/// goro_runtime::block_on(async {
-///     let timer = goro_runtime::hyper_rt::Timer::new();
+/// goro::block_on(async {
+///     let timer = goro::hyper_rt::Timer::new();
 ///     let start = Instant::now();
 ///     let mut sleep = timer.sleep(Duration::from_secs(60));
 ///     // hyper moves a timer by resetting it: the same goro timer, a new deadline.

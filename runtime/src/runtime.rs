@@ -64,7 +64,7 @@ impl Handle {
 /// down. Dropping it stops its workers and drops every task it still has.
 ///
 /// ```
-/// let rt = goro_runtime::Runtime::new().unwrap();
+/// let rt = goro::Runtime::new().unwrap();
 /// let handle = rt.spawn(async { "hello" });
 /// assert_eq!(rt.block_on(handle).unwrap(), "hello");
 /// ```
@@ -156,7 +156,7 @@ impl Runtime {
     /// [`spawn_blocking`](crate::spawn_blocking), a thread refused by the OS included.
     ///
     /// ```
-    /// let rt = goro_runtime::Runtime::new().unwrap();
+    /// let rt = goro::Runtime::new().unwrap();
     /// let handle = rt.spawn_blocking(|| 2 + 2);
     /// assert_eq!(rt.block_on(handle).unwrap(), 4);
     /// ```

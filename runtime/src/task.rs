@@ -4,7 +4,7 @@
 //! # What a task is
 //!
 //! A goro task is an `async-task` allocation: one block holding the task's state, its
-//! [`Meta`] (spawn location, registry slot, the runtime it belongs to), the schedule function and
+//! `Meta` (spawn location, registry slot, the runtime it belongs to), the schedule function and
 //! the future. The future is wrapped in a `TaskFuture`, which
 //!
 //! - catches a panic of the future and turns it into the task's output, so a panicking task
@@ -404,13 +404,13 @@ where
 /// ```
 /// use std::time::Duration;
 ///
-/// goro_runtime::block_on(async {
-///     let (release, gate) = goro_sync::chan::bounded::<()>(0);
-///     let mut handle = goro_runtime::spawn(async move {
+/// goro::block_on(async {
+///     let (release, gate) = goro::sync::chan::bounded::<()>(0);
+///     let mut handle = goro::spawn(async move {
 ///         gate.recv().await; // runs until released
 ///         42
 ///     });
-///     let early = goro_runtime::time::timeout(Duration::from_millis(1), &mut handle).await;
+///     let early = goro::time::timeout(Duration::from_millis(1), &mut handle).await;
 ///     assert!(early.is_err()); // gave up waiting; the task runs on
 ///     release.close();
 ///     assert_eq!(handle.await.unwrap(), 42);
@@ -418,8 +418,8 @@ where
 /// ```
 ///
 /// ```
-/// goro_runtime::block_on(async {
-///     let handle = goro_runtime::spawn(async { 6 * 7 });
+/// goro::block_on(async {
+///     let handle = goro::spawn(async { 6 * 7 });
 ///     assert_eq!(handle.await.unwrap(), 42);
 /// });
 /// ```
@@ -455,8 +455,8 @@ impl<T> JoinHandle<T> {
     /// task that has already finished changes nothing.
     ///
     /// ```
-    /// goro_runtime::block_on(async {
-    ///     let handle = goro_runtime::spawn(std::future::pending::<()>());
+    /// goro::block_on(async {
+    ///     let handle = goro::spawn(std::future::pending::<()>());
     ///     handle.abort();
     ///     assert!(handle.await.unwrap_err().is_cancelled());
     /// });
@@ -540,8 +540,8 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// pool had none) counts as cancelled, and [`JoinError::spawn_error`] gives the OS error:
 ///
 /// ```
-/// goro_runtime::block_on(async {
-///     match goro_runtime::spawn_blocking(|| 1).await {
+/// goro::block_on(async {
+///     match goro::spawn_blocking(|| 1).await {
 ///         Ok(n) => assert_eq!(n, 1),
 ///         Err(e) if e.spawn_error().is_some() => eprintln!("no thread: {e}"),
 ///         Err(e) => panic!("{e}"),
@@ -664,8 +664,8 @@ impl std::error::Error for JoinError {
 /// Builds a task with options: today, a name that task dumps and [`JoinHandle::name`] show.
 ///
 /// ```
-/// goro_runtime::block_on(async {
-///     let handle = goro_runtime::task::Builder::new()
+/// goro::block_on(async {
+///     let handle = goro::task::Builder::new()
 ///         .name("fetcher")
 ///         .spawn(std::future::pending::<()>());
 ///     assert_eq!(handle.name().as_deref(), Some("fetcher"));
@@ -711,8 +711,8 @@ impl Builder {
 /// whether or not the returned handle is kept.
 ///
 /// ```
-/// goro_runtime::block_on(async {
-///     let handles: Vec<_> = (0..10).map(|i| goro_runtime::spawn(async move { i * 2 })).collect();
+/// goro::block_on(async {
+///     let handles: Vec<_> = (0..10).map(|i| goro::spawn(async move { i * 2 })).collect();
 ///     let mut sum = 0;
 ///     for h in handles {
 ///         sum += h.await.unwrap();
@@ -734,8 +734,8 @@ where
 /// syscall on its own thread in the same way.
 ///
 /// ```
-/// goro_runtime::block_on(async {
-///     let len = goro_runtime::spawn_blocking(|| std::fs::read("Cargo.toml").map(|b| b.len()));
+/// goro::block_on(async {
+///     let len = goro::spawn_blocking(|| std::fs::read("Cargo.toml").map(|b| b.len()));
 ///     assert!(len.await.unwrap().unwrap() > 0);
 /// });
 /// ```
@@ -762,11 +762,11 @@ where
 /// in flight count too.
 ///
 /// ```
-/// goro_runtime::block_on(async {
-///     let before = goro_runtime::num_tasks();
+/// goro::block_on(async {
+///     let before = goro::num_tasks();
 ///     let (tx, rx) = std::sync::mpsc::channel::<()>();
-///     let parked = goro_runtime::spawn_blocking(move || rx.recv());
-///     assert_eq!(goro_runtime::num_tasks(), before + 1);
+///     let parked = goro::spawn_blocking(move || rx.recv());
+///     assert_eq!(goro::num_tasks(), before + 1);
 ///     drop(tx);
 ///     let _ = parked.await;
 /// });
@@ -781,8 +781,8 @@ pub fn num_tasks() -> usize {
 /// from other threads, so two tasks that yield in a loop on one worker interleave.
 ///
 /// ```
-/// goro_runtime::block_on(async {
-///     goro_runtime::yield_now().await;
+/// goro::block_on(async {
+///     goro::yield_now().await;
 /// });
 /// ```
 ///

@@ -1,7 +1,7 @@
 //! [`Barrier`]: `n` tasks wait for each other, then all go on together; reusable.
 //!
 //! ```
-//! let barrier = goro_sync::Barrier::new(1);
+//! let barrier = goro::sync::Barrier::new(1);
 //! assert!(futures_lite::future::block_on(barrier.wait()).is_leader());
 //! ```
 //!
@@ -34,7 +34,7 @@ use crate::waiters::{lock, Key, StdMutex, Waiters};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use goro_sync::Barrier;
+/// use goro::sync::Barrier;
 ///
 /// let barrier = Arc::new(Barrier::new(3));
 /// let threads: Vec<_> = (0..3)
@@ -72,7 +72,7 @@ impl Barrier {
     /// (every `wait` completes at once, as the leader), as `std::sync::Barrier` does.
     ///
     /// ```
-    /// let barrier = goro_sync::Barrier::new(1);
+    /// let barrier = goro::sync::Barrier::new(1);
     /// assert!(futures_lite::future::block_on(barrier.wait()).is_leader());
     /// ```
     pub fn new(n: usize) -> Barrier {
@@ -101,7 +101,7 @@ impl Barrier {
     /// ```
     /// use std::sync::Arc;
     ///
-    /// let barrier = Arc::new(goro_sync::Barrier::new(2));
+    /// let barrier = Arc::new(goro::sync::Barrier::new(2));
     /// let other = barrier.clone();
     /// let t = std::thread::spawn(move || futures_lite::future::block_on(other.wait()).is_leader());
     /// let me = futures_lite::future::block_on(barrier.wait()).is_leader();
@@ -129,8 +129,8 @@ impl fmt::Debug for Barrier {
 /// The future returned by [`Barrier::wait`].
 ///
 /// ```
-/// let barrier = goro_sync::Barrier::new(1);
-/// let fut: goro_sync::barrier::Wait<'_> = barrier.wait();
+/// let barrier = goro::sync::Barrier::new(1);
+/// let fut: goro::sync::barrier::Wait<'_> = barrier.wait();
 /// assert!(futures_lite::future::block_on(fut).is_leader());
 /// ```
 #[must_use = "futures do nothing unless polled"]
@@ -196,8 +196,8 @@ impl fmt::Debug for Wait<'_> {
 /// What [`Barrier::wait`] tells a task: whether it is its generation's leader.
 ///
 /// ```
-/// let barrier = goro_sync::Barrier::new(1);
-/// let result: goro_sync::BarrierWaitResult = futures_lite::future::block_on(barrier.wait());
+/// let barrier = goro::sync::Barrier::new(1);
+/// let result: goro::sync::BarrierWaitResult = futures_lite::future::block_on(barrier.wait());
 /// assert!(result.is_leader());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,7 +210,7 @@ impl BarrierWaitResult {
     /// Whether this task is the leader of its generation: exactly one task per generation is.
     ///
     /// ```
-    /// let barrier = goro_sync::Barrier::new(1);
+    /// let barrier = goro::sync::Barrier::new(1);
     /// assert!(futures_lite::future::block_on(barrier.wait()).is_leader());
     /// ```
     pub fn is_leader(&self) -> bool {

@@ -5,7 +5,7 @@
 //! threads. The runtime depends on this crate, never the other way round.
 //!
 //! ```
-//! use goro_sync::chan;
+//! use goro::sync::chan;
 //!
 //! // An unbuffered channel, as Go's `make(chan int)`: a send completes when a receiver takes it.
 //! let (tx, rx) = chan::bounded::<i32>(0);

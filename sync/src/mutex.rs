@@ -1,7 +1,7 @@
 //! [`Mutex`]: an async mutual-exclusion lock, fair like Go's `sync.Mutex`.
 //!
 //! ```
-//! let m = goro_sync::Mutex::new(0);
+//! let m = goro::sync::Mutex::new(0);
 //! futures_lite::future::block_on(async { *m.lock().await += 1 });
 //! assert_eq!(m.into_inner(), 1);
 //! ```
@@ -51,7 +51,7 @@ use crate::waiters::{lock, Key, StdMutex, Waiters};
 /// always.
 ///
 /// ```
-/// assert_eq!(goro_sync::mutex::STARVATION_THRESHOLD.as_millis(), 1);
+/// assert_eq!(goro::sync::mutex::STARVATION_THRESHOLD.as_millis(), 1);
 /// ```
 pub const STARVATION_THRESHOLD: Duration = Duration::from_millis(1);
 
@@ -61,7 +61,7 @@ pub const STARVATION_THRESHOLD: Duration = Duration::from_millis(1);
 /// lock directly, so a task hammering the mutex cannot starve another.
 ///
 /// ```
-/// use goro_sync::Mutex;
+/// use goro::sync::Mutex;
 ///
 /// futures_lite::future::block_on(async {
 ///     let counter = Mutex::new(0);
@@ -151,7 +151,7 @@ impl<T> Mutex<T> {
     /// Creates an unlocked mutex holding `value`.
     ///
     /// ```
-    /// let m = goro_sync::Mutex::new(5);
+    /// let m = goro::sync::Mutex::new(5);
     /// assert_eq!(*m.try_lock().unwrap(), 5);
     /// ```
     pub fn new(value: T) -> Mutex<T> {
@@ -168,7 +168,7 @@ impl<T> Mutex<T> {
     /// Consumes the mutex, returning its value (no lock needed: nobody else can hold it).
     ///
     /// ```
-    /// let m = goro_sync::Mutex::new(String::from("hi"));
+    /// let m = goro::sync::Mutex::new(String::from("hi"));
     /// assert_eq!(m.into_inner(), "hi");
     /// ```
     pub fn into_inner(self) -> T {
@@ -189,7 +189,7 @@ impl<T: ?Sized> Mutex<T> {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use goro_sync::Mutex;
+    /// use goro::sync::Mutex;
     ///
     /// futures_lite::future::block_on(async {
     ///     let shared = Arc::new(Mutex::new(Vec::new()));
@@ -207,7 +207,7 @@ impl<T: ?Sized> Mutex<T> {
     /// Locks the mutex if it is free right now; never waits.
     ///
     /// ```
-    /// let m = goro_sync::Mutex::new(1);
+    /// let m = goro::sync::Mutex::new(1);
     /// let guard = m.try_lock().unwrap();
     /// assert!(m.try_lock().is_none());
     /// drop(guard);
@@ -225,7 +225,7 @@ impl<T: ?Sized> Mutex<T> {
     /// A mutable reference to the value; no lock needed, since `&mut self` proves exclusivity.
     ///
     /// ```
-    /// let mut m = goro_sync::Mutex::new(1);
+    /// let mut m = goro::sync::Mutex::new(1);
     /// *m.get_mut() += 1;
     /// assert_eq!(m.into_inner(), 2);
     /// ```
@@ -267,8 +267,8 @@ impl<T: ?Sized> fmt::Debug for Mutex<T> {
 /// The future returned by [`Mutex::lock`].
 ///
 /// ```
-/// let m = goro_sync::Mutex::new(());
-/// let fut: goro_sync::mutex::Lock<'_, ()> = m.lock();
+/// let m = goro::sync::Mutex::new(());
+/// let fut: goro::sync::mutex::Lock<'_, ()> = m.lock();
 /// drop(futures_lite::future::block_on(fut));
 /// ```
 #[must_use = "futures do nothing unless polled"]
@@ -355,7 +355,7 @@ impl<T: ?Sized> fmt::Debug for Lock<'_, T> {
 /// Exclusive access to the value of a [`Mutex`]; dropping it unlocks the mutex.
 ///
 /// ```
-/// let m = goro_sync::Mutex::new(1);
+/// let m = goro::sync::Mutex::new(1);
 /// let mut guard = m.try_lock().unwrap();
 /// *guard += 1;
 /// drop(guard);

@@ -1,7 +1,7 @@
 //! [`Notify`]: wake one waiting task, or all of them, without sending any data.
 //!
 //! ```
-//! let notify = goro_sync::Notify::new();
+//! let notify = goro::sync::Notify::new();
 //! notify.notify_one(); // nobody waits yet: kept as a permit
 //! futures_lite::future::block_on(notify.notified());
 //! ```
@@ -43,7 +43,7 @@ use crate::waiters::{lock, Key, StdMutex, Waiters};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use goro_sync::Notify;
+/// use goro::sync::Notify;
 ///
 /// futures_lite::future::block_on(async {
 ///     let ready = Arc::new(Notify::new());
@@ -81,7 +81,7 @@ impl Notify {
     /// Creates a notifier with no stored permit.
     ///
     /// ```
-    /// let notify = goro_sync::Notify::new();
+    /// let notify = goro::sync::Notify::new();
     /// notify.notify_one(); // stores a permit: nobody waits yet
     /// futures_lite::future::block_on(notify.notified());
     /// ```
@@ -99,7 +99,7 @@ impl Notify {
     /// [`notified`](Notify::notified) completes at once. At most one permit is stored.
     ///
     /// ```
-    /// let notify = goro_sync::Notify::new();
+    /// let notify = goro::sync::Notify::new();
     /// notify.notify_one();
     /// notify.notify_one(); // still one permit
     /// futures_lite::future::block_on(notify.notified());
@@ -124,7 +124,7 @@ impl Notify {
     /// stores no permit for later ones.
     ///
     /// ```
-    /// let notify = goro_sync::Notify::new();
+    /// let notify = goro::sync::Notify::new();
     /// let a = notify.notified();
     /// let b = notify.notified();
     /// notify.notify_all();
@@ -160,7 +160,7 @@ impl Notify {
     /// use std::sync::atomic::{AtomicBool, Ordering};
     ///
     /// futures_lite::future::block_on(async {
-    ///     let notify = Arc::new(goro_sync::Notify::new());
+    ///     let notify = Arc::new(goro::sync::Notify::new());
     ///     let flag = Arc::new(AtomicBool::new(false));
     ///     let (n, f) = (notify.clone(), flag.clone());
     ///     std::thread::spawn(move || {
@@ -205,8 +205,8 @@ impl fmt::Debug for Notify {
 /// The future returned by [`Notify::notified`].
 ///
 /// ```
-/// let notify = goro_sync::Notify::new();
-/// let fut: goro_sync::notify::Notified<'_> = notify.notified();
+/// let notify = goro::sync::Notify::new();
+/// let fut: goro::sync::notify::Notified<'_> = notify.notified();
 /// notify.notify_one();
 /// futures_lite::future::block_on(fut);
 /// ```

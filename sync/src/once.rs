@@ -1,7 +1,7 @@
 //! [`Once`] runs an async initialisation exactly once; [`OnceCell`] stores the value it makes.
 //!
 //! ```
-//! let cell = goro_sync::OnceCell::new();
+//! let cell = goro::sync::OnceCell::new();
 //! let value = futures_lite::future::block_on(cell.get_or_init(async { 42 }));
 //! assert_eq!(*value, 42);
 //! ```
@@ -46,7 +46,7 @@ use crate::waiters::{lock, Key, StdMutex, Waiters};
 ///
 /// ```
 /// use std::sync::atomic::{AtomicUsize, Ordering};
-/// use goro_sync::Once;
+/// use goro::sync::Once;
 ///
 /// futures_lite::future::block_on(async {
 ///     let once = Once::new();
@@ -111,7 +111,7 @@ impl Once {
     /// Creates a `Once` whose call has not run yet.
     ///
     /// ```
-    /// let once = goro_sync::Once::new();
+    /// let once = goro::sync::Once::new();
     /// assert!(!once.is_completed());
     /// ```
     pub fn new() -> Once {
@@ -142,7 +142,7 @@ impl Once {
     /// again after being stopped at any `.await`.
     ///
     /// ```
-    /// use goro_sync::Once;
+    /// use goro::sync::Once;
     ///
     /// futures_lite::future::block_on(async {
     ///     let once = Once::new();
@@ -164,7 +164,7 @@ impl Once {
     /// Whether a call has completed.
     ///
     /// ```
-    /// let once = goro_sync::Once::new();
+    /// let once = goro::sync::Once::new();
     /// futures_lite::future::block_on(once.call_once(async {}));
     /// assert!(once.is_completed());
     /// ```
@@ -250,8 +250,8 @@ impl fmt::Debug for Once {
 /// The future returned by [`Once::call_once`].
 ///
 /// ```
-/// let once = goro_sync::Once::new();
-/// let fut: goro_sync::once::CallOnce<'_, _> = once.call_once(async {});
+/// let once = goro::sync::Once::new();
+/// let fut: goro::sync::once::CallOnce<'_, _> = once.call_once(async {});
 /// futures_lite::future::block_on(fut);
 /// ```
 #[must_use = "futures do nothing unless polled"]
@@ -325,7 +325,7 @@ impl<F> fmt::Debug for CallOnce<'_, F> {
 /// A value initialised at most once, by an async initialiser; like Go's `sync.OnceValue`.
 ///
 /// ```
-/// use goro_sync::OnceCell;
+/// use goro::sync::OnceCell;
 ///
 /// futures_lite::future::block_on(async {
 ///     let config: OnceCell<String> = OnceCell::new();
@@ -345,7 +345,7 @@ impl<T> OnceCell<T> {
     /// Creates an empty cell.
     ///
     /// ```
-    /// let cell = goro_sync::OnceCell::<u8>::new();
+    /// let cell = goro::sync::OnceCell::<u8>::new();
     /// assert!(cell.get().is_none());
     /// ```
     pub fn new() -> OnceCell<T> {
@@ -358,7 +358,7 @@ impl<T> OnceCell<T> {
     /// The value, if it has been set.
     ///
     /// ```
-    /// let cell = goro_sync::OnceCell::new();
+    /// let cell = goro::sync::OnceCell::new();
     /// assert_eq!(cell.get(), None);
     /// cell.set(3).unwrap();
     /// assert_eq!(cell.get(), Some(&3));
@@ -377,7 +377,7 @@ impl<T> OnceCell<T> {
     /// If the cell already holds a value, `value` is given back as `Err(value)`.
     ///
     /// ```
-    /// let cell = goro_sync::OnceCell::new();
+    /// let cell = goro::sync::OnceCell::new();
     /// assert_eq!(cell.set(1), Ok(()));
     /// assert_eq!(cell.set(2), Err(2));
     /// assert_eq!(cell.get(), Some(&1));
@@ -404,7 +404,7 @@ impl<T> OnceCell<T> {
     ///
     /// ```
     /// futures_lite::future::block_on(async {
-    ///     let cell = goro_sync::OnceCell::new();
+    ///     let cell = goro::sync::OnceCell::new();
     ///     assert_eq!(*cell.get_or_init(async { 1 }).await, 1);
     ///     assert_eq!(*cell.get_or_init(async { 2 }).await, 1); // already set
     /// });
@@ -421,7 +421,7 @@ impl<T> OnceCell<T> {
     /// Consumes the cell, returning its value if it was set.
     ///
     /// ```
-    /// let cell = goro_sync::OnceCell::new();
+    /// let cell = goro::sync::OnceCell::new();
     /// cell.set("x").unwrap();
     /// assert_eq!(cell.into_inner(), Some("x"));
     /// ```
@@ -447,8 +447,8 @@ impl<T> fmt::Debug for OnceCell<T> {
 /// The future returned by [`OnceCell::get_or_init`].
 ///
 /// ```
-/// let cell = goro_sync::OnceCell::new();
-/// let fut: goro_sync::once::GetOrInit<'_, u32, _> = cell.get_or_init(async { 9 });
+/// let cell = goro::sync::OnceCell::new();
+/// let fut: goro::sync::once::GetOrInit<'_, u32, _> = cell.get_or_init(async { 9 });
 /// assert_eq!(*futures_lite::future::block_on(fut), 9);
 /// ```
 #[must_use = "futures do nothing unless polled"]

@@ -1,7 +1,7 @@
 //! [`RwLock`]: an async reader-writer lock that serves waiters in arrival order.
 //!
 //! ```
-//! let lock = goro_sync::RwLock::new(1);
+//! let lock = goro::sync::RwLock::new(1);
 //! futures_lite::future::block_on(async {
 //!     let (a, b) = (lock.read().await, lock.read().await);
 //!     assert_eq!(*a + *b, 2);
@@ -46,7 +46,7 @@ use crate::waiters::{lock, Key, StdMutex, Waiters};
 /// can starve the other side.
 ///
 /// ```
-/// use goro_sync::RwLock;
+/// use goro::sync::RwLock;
 ///
 /// futures_lite::future::block_on(async {
 ///     let config = RwLock::new(String::from("v1"));
@@ -144,7 +144,7 @@ impl<T> RwLock<T> {
     /// Creates an unlocked lock holding `value`.
     ///
     /// ```
-    /// let lock = goro_sync::RwLock::new(1);
+    /// let lock = goro::sync::RwLock::new(1);
     /// assert_eq!(*lock.try_read().unwrap(), 1);
     /// ```
     pub fn new(value: T) -> RwLock<T> {
@@ -161,7 +161,7 @@ impl<T> RwLock<T> {
     /// Consumes the lock, returning its value.
     ///
     /// ```
-    /// assert_eq!(goro_sync::RwLock::new(7).into_inner(), 7);
+    /// assert_eq!(goro::sync::RwLock::new(7).into_inner(), 7);
     /// ```
     pub fn into_inner(self) -> T {
         self.value.into_inner()
@@ -179,7 +179,7 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// ```
     /// futures_lite::future::block_on(async {
-    ///     let lock = goro_sync::RwLock::new(vec![1, 2]);
+    ///     let lock = goro::sync::RwLock::new(vec![1, 2]);
     ///     assert_eq!(lock.read().await.len(), 2);
     /// });
     /// ```
@@ -200,7 +200,7 @@ impl<T: ?Sized> RwLock<T> {
     ///
     /// ```
     /// futures_lite::future::block_on(async {
-    ///     let lock = goro_sync::RwLock::new(0);
+    ///     let lock = goro::sync::RwLock::new(0);
     ///     *lock.write().await += 5;
     ///     assert_eq!(*lock.read().await, 5);
     /// });
@@ -214,7 +214,7 @@ impl<T: ?Sized> RwLock<T> {
     /// Locks for reading if that is possible right now without overtaking a queued writer.
     ///
     /// ```
-    /// let lock = goro_sync::RwLock::new(0);
+    /// let lock = goro::sync::RwLock::new(0);
     /// let r = lock.try_read().unwrap();
     /// assert!(lock.try_read().is_some());
     /// assert!(lock.try_write().is_none());
@@ -229,7 +229,7 @@ impl<T: ?Sized> RwLock<T> {
     /// Locks for writing if the lock is free right now.
     ///
     /// ```
-    /// let lock = goro_sync::RwLock::new(0);
+    /// let lock = goro::sync::RwLock::new(0);
     /// let w = lock.try_write().unwrap();
     /// assert!(lock.try_read().is_none());
     /// drop(w);
@@ -243,7 +243,7 @@ impl<T: ?Sized> RwLock<T> {
     /// A mutable reference to the value; no lock needed, since `&mut self` proves exclusivity.
     ///
     /// ```
-    /// let mut lock = goro_sync::RwLock::new(1);
+    /// let mut lock = goro::sync::RwLock::new(1);
     /// *lock.get_mut() = 2;
     /// assert_eq!(lock.into_inner(), 2);
     /// ```
@@ -342,8 +342,8 @@ impl<T: ?Sized> Drop for Waiter<'_, T> {
 /// The future returned by [`RwLock::read`].
 ///
 /// ```
-/// let lock = goro_sync::RwLock::new(3);
-/// let fut: goro_sync::rwlock::Read<'_, i32> = lock.read();
+/// let lock = goro::sync::RwLock::new(3);
+/// let fut: goro::sync::rwlock::Read<'_, i32> = lock.read();
 /// assert_eq!(*futures_lite::future::block_on(fut), 3);
 /// ```
 #[must_use = "futures do nothing unless polled"]
@@ -374,8 +374,8 @@ impl<T: ?Sized> fmt::Debug for Read<'_, T> {
 /// The future returned by [`RwLock::write`].
 ///
 /// ```
-/// let lock = goro_sync::RwLock::new(3);
-/// let fut: goro_sync::rwlock::Write<'_, i32> = lock.write();
+/// let lock = goro::sync::RwLock::new(3);
+/// let fut: goro::sync::rwlock::Write<'_, i32> = lock.write();
 /// *futures_lite::future::block_on(fut) = 4;
 /// assert_eq!(lock.into_inner(), 4);
 /// ```
@@ -407,8 +407,8 @@ impl<T: ?Sized> fmt::Debug for Write<'_, T> {
 /// Shared read access to the value of an [`RwLock`]; dropping it releases the read lock.
 ///
 /// ```
-/// let lock = goro_sync::RwLock::new(String::from("x"));
-/// let guard: goro_sync::RwLockReadGuard<'_, String> = lock.try_read().unwrap();
+/// let lock = goro::sync::RwLock::new(String::from("x"));
+/// let guard: goro::sync::RwLockReadGuard<'_, String> = lock.try_read().unwrap();
 /// assert_eq!(guard.len(), 1);
 /// ```
 #[must_use = "the read lock is released as soon as the guard is dropped"]
@@ -442,8 +442,8 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLockReadGuard<'_, T> {
 /// Exclusive access to the value of an [`RwLock`]; dropping it releases the write lock.
 ///
 /// ```
-/// let lock = goro_sync::RwLock::new(1);
-/// let mut guard: goro_sync::RwLockWriteGuard<'_, i32> = lock.try_write().unwrap();
+/// let lock = goro::sync::RwLock::new(1);
+/// let mut guard: goro::sync::RwLockWriteGuard<'_, i32> = lock.try_write().unwrap();
 /// *guard += 1;
 /// drop(guard);
 /// assert_eq!(lock.into_inner(), 2);

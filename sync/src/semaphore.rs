@@ -1,7 +1,7 @@
 //! [`Semaphore`]: a counting semaphore that serves waiters in arrival order.
 //!
 //! ```
-//! let sem = goro_sync::Semaphore::new(1);
+//! let sem = goro::sync::Semaphore::new(1);
 //! let permit = futures_lite::future::block_on(sem.acquire());
 //! assert!(sem.try_acquire().is_none());
 //! drop(permit);
@@ -37,7 +37,7 @@ use crate::waiters::{lock, Key, StdMutex, Waiters};
 ///
 /// ```
 /// use std::sync::Arc;
-/// use goro_sync::Semaphore;
+/// use goro::sync::Semaphore;
 ///
 /// futures_lite::future::block_on(async {
 ///     let limit = Arc::new(Semaphore::new(2));
@@ -92,7 +92,7 @@ impl Semaphore {
     /// Creates a semaphore with `permits` permits available.
     ///
     /// ```
-    /// let sem = goro_sync::Semaphore::new(3);
+    /// let sem = goro::sync::Semaphore::new(3);
     /// assert_eq!(sem.available_permits(), 3);
     /// ```
     pub fn new(permits: usize) -> Semaphore {
@@ -114,7 +114,7 @@ impl Semaphore {
     ///
     /// ```
     /// futures_lite::future::block_on(async {
-    ///     let sem = goro_sync::Semaphore::new(1);
+    ///     let sem = goro::sync::Semaphore::new(1);
     ///     let permit = sem.acquire().await;
     ///     assert_eq!(sem.available_permits(), 0);
     ///     drop(permit);
@@ -131,7 +131,7 @@ impl Semaphore {
     /// Acquires a permit if one is available right now; never waits.
     ///
     /// ```
-    /// let sem = goro_sync::Semaphore::new(1);
+    /// let sem = goro::sync::Semaphore::new(1);
     /// let permit = sem.try_acquire().unwrap();
     /// assert!(sem.try_acquire().is_none());
     /// drop(permit);
@@ -149,7 +149,7 @@ impl Semaphore {
     /// If the number of available permits would overflow `usize`.
     ///
     /// ```
-    /// let sem = goro_sync::Semaphore::new(0);
+    /// let sem = goro::sync::Semaphore::new(0);
     /// sem.add_permits(2);
     /// assert_eq!(sem.available_permits(), 2);
     /// ```
@@ -170,7 +170,7 @@ impl Semaphore {
     /// The number of permits available right now (zero while anyone waits).
     ///
     /// ```
-    /// let sem = goro_sync::Semaphore::new(4);
+    /// let sem = goro::sync::Semaphore::new(4);
     /// let _p = sem.try_acquire();
     /// assert_eq!(sem.available_permits(), 3);
     /// ```
@@ -198,8 +198,8 @@ impl fmt::Debug for Semaphore {
 /// The future returned by [`Semaphore::acquire`].
 ///
 /// ```
-/// let sem = goro_sync::Semaphore::new(1);
-/// let fut: goro_sync::semaphore::Acquire<'_> = sem.acquire();
+/// let sem = goro::sync::Semaphore::new(1);
+/// let fut: goro::sync::semaphore::Acquire<'_> = sem.acquire();
 /// let _permit = futures_lite::future::block_on(fut);
 /// ```
 #[must_use = "futures do nothing unless polled"]
@@ -259,8 +259,8 @@ impl fmt::Debug for Acquire<'_> {
 /// One permit of a [`Semaphore`], given back when dropped.
 ///
 /// ```
-/// let sem = goro_sync::Semaphore::new(1);
-/// let permit: goro_sync::SemaphorePermit<'_> = sem.try_acquire().unwrap();
+/// let sem = goro::sync::Semaphore::new(1);
+/// let permit: goro::sync::SemaphorePermit<'_> = sem.try_acquire().unwrap();
 /// drop(permit);
 /// assert_eq!(sem.available_permits(), 1);
 /// ```
@@ -274,7 +274,7 @@ impl SemaphorePermit<'_> {
     /// Consumes the permit without releasing it: the semaphore has one permit fewer for good.
     ///
     /// ```
-    /// let sem = goro_sync::Semaphore::new(2);
+    /// let sem = goro::sync::Semaphore::new(2);
     /// sem.try_acquire().unwrap().forget();
     /// assert_eq!(sem.available_permits(), 1);
     /// ```

@@ -1,7 +1,7 @@
 //! [`WaitGroup`]: wait for a set of tasks to finish, as Go's `sync.WaitGroup`.
 //!
 //! ```
-//! let wg = goro_sync::WaitGroup::new();
+//! let wg = goro::sync::WaitGroup::new();
 //! wg.add(1);
 //! let worker = wg.clone();
 //! std::thread::spawn(move || worker.done());
@@ -38,7 +38,7 @@ use crate::waiters::{lock, Arc, Key, StdMutex, Waiters};
 /// once every task has. Clones share one counter: give each task a clone.
 ///
 /// ```
-/// use goro_sync::WaitGroup;
+/// use goro::sync::WaitGroup;
 ///
 /// futures_lite::future::block_on(async {
 ///     let wg = WaitGroup::new();
@@ -79,7 +79,7 @@ impl WaitGroup {
     /// Creates a group with a counter of zero.
     ///
     /// ```
-    /// let wg = goro_sync::WaitGroup::new();
+    /// let wg = goro::sync::WaitGroup::new();
     /// futures_lite::future::block_on(wg.wait()); // zero: returns at once
     /// ```
     pub fn new() -> WaitGroup {
@@ -99,7 +99,7 @@ impl WaitGroup {
     /// If the counter would overflow `usize`.
     ///
     /// ```
-    /// let wg = goro_sync::WaitGroup::new();
+    /// let wg = goro::sync::WaitGroup::new();
     /// wg.add(2);
     /// wg.done();
     /// wg.done();
@@ -126,7 +126,7 @@ impl WaitGroup {
     /// Go (`sync: negative WaitGroup counter`), this is a bug in the program.
     ///
     /// ```
-    /// let wg = goro_sync::WaitGroup::new();
+    /// let wg = goro::sync::WaitGroup::new();
     /// wg.add(1);
     /// wg.done();
     /// let too_many = std::panic::catch_unwind(|| wg.done());
@@ -161,7 +161,7 @@ impl WaitGroup {
     /// nothing from the others. A new `wait()` sees the counter as it is then.
     ///
     /// ```
-    /// use goro_sync::WaitGroup;
+    /// use goro::sync::WaitGroup;
     ///
     /// let wg = WaitGroup::new();
     /// wg.add(1);
@@ -196,8 +196,8 @@ impl fmt::Debug for WaitGroup {
 /// The future returned by [`WaitGroup::wait`].
 ///
 /// ```
-/// let wg = goro_sync::WaitGroup::new();
-/// let fut: goro_sync::waitgroup::Wait<'_> = wg.wait();
+/// let wg = goro::sync::WaitGroup::new();
+/// let fut: goro::sync::waitgroup::Wait<'_> = wg.wait();
 /// futures_lite::future::block_on(fut);
 /// ```
 #[must_use = "futures do nothing unless polled"]

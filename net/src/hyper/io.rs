@@ -27,10 +27,10 @@ const ZERO_FILL_MAX: usize = 64 * 1024;
 ///   once as it grows (to at most 64 KiB), and copies what it read into hyper's buffer.
 ///
 /// ```
-/// use goro_net::hyper::Io;
-/// use goro_net::{TcpListener, TcpStream};
+/// use goro::hyper::Io;
+/// use goro::net::{TcpListener, TcpStream};
 ///
-/// # goro_runtime::block_on(async {
+/// # goro::block_on(async {
 /// let listener = TcpListener::bind("127.0.0.1:0").await?;
 /// let stream = TcpStream::connect(listener.local_addr()?).await?;
 /// let io = Io::new(stream); // ready for hyper::client::conn::http1::handshake(io)
@@ -61,9 +61,9 @@ impl<T: ReadUninit> Io<T> {
     /// Wraps a goro stream: reads fill hyper's buffer without zeroing it.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// let (a, _b) = goro_net::UnixStream::pair()?;
-    /// let io = goro_net::hyper::Io::new(a);
+    /// # goro::block_on(async {
+    /// let (a, _b) = goro::net::UnixStream::pair()?;
+    /// let io = goro::hyper::Io::new(a);
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
     pub fn new(inner: T) -> Io<T> {
@@ -81,9 +81,9 @@ impl<T> Io<T> {
     /// (zeroed once, as it grows to at most 64 KiB) and is copied into hyper's buffer.
     ///
     /// ```
-    /// use futures_lite::io::Cursor;
+    /// use goro::io::Cursor;
     ///
-    /// let io = goro_net::hyper::Io::with_zero_fill(Cursor::new(b"GET / HTTP/1.1\r\n\r\n".to_vec()));
+    /// let io = goro::hyper::Io::with_zero_fill(Cursor::new(b"GET / HTTP/1.1\r\n\r\n".to_vec()));
     /// ```
     pub fn with_zero_fill(inner: T) -> Io<T> {
         Io {
@@ -96,9 +96,9 @@ impl<T> Io<T> {
     /// The stream.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// let (a, _b) = goro_net::UnixStream::pair()?;
-    /// let io = goro_net::hyper::Io::new(a);
+    /// # goro::block_on(async {
+    /// let (a, _b) = goro::net::UnixStream::pair()?;
+    /// let io = goro::hyper::Io::new(a);
     /// assert!(io.get_ref().peer_addr().is_ok());
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
@@ -109,10 +109,10 @@ impl<T> Io<T> {
     /// The stream, mutably.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// let (a, _b) = goro_net::UnixStream::pair()?;
-    /// let mut io = goro_net::hyper::Io::new(a);
-    /// let _stream: &mut goro_net::UnixStream = io.get_mut();
+    /// # goro::block_on(async {
+    /// let (a, _b) = goro::net::UnixStream::pair()?;
+    /// let mut io = goro::hyper::Io::new(a);
+    /// let _stream: &mut goro::net::UnixStream = io.get_mut();
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
     pub fn get_mut(&mut self) -> &mut T {
@@ -122,9 +122,9 @@ impl<T> Io<T> {
     /// The stream back (bytes hyper had buffered stay with hyper).
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// let (a, _b) = goro_net::UnixStream::pair()?;
-    /// let a = goro_net::hyper::Io::new(a).into_inner();
+    /// # goro::block_on(async {
+    /// let (a, _b) = goro::net::UnixStream::pair()?;
+    /// let a = goro::hyper::Io::new(a).into_inner();
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
     pub fn into_inner(self) -> T {

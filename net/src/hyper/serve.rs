@@ -42,14 +42,14 @@ pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// [`Io::with_zero_fill`]).
 ///
 /// ```
-/// use goro_net::TcpListener;
-/// use goro_net::hyper::{Io, Listener};
+/// use goro::net::TcpListener;
+/// use goro::hyper::{Io, Listener};
 ///
 /// /// Accepts from a TCP listener, but only connections from loopback.
 /// struct LoopbackOnly(TcpListener);
 ///
 /// impl Listener for LoopbackOnly {
-///     type Conn = Io<goro_net::TcpStream>;
+///     type Conn = Io<goro::net::TcpStream>;
 ///
 ///     async fn accept(&self) -> std::io::Result<Self::Conn> {
 ///         loop {
@@ -157,16 +157,16 @@ fn classify(e: &io::Error) -> AcceptFailure {
 /// ```
 /// use std::convert::Infallible;
 /// use hyper::{Request, Response, body::Incoming, service::service_fn};
-/// use goro_net::TcpListener;
-/// use goro_runtime::context::Context;
+/// use goro::net::TcpListener;
+/// use goro::sync::Context;
 ///
-/// # goro_runtime::block_on(async {
+/// # goro::block_on(async {
 /// let listener = TcpListener::bind("127.0.0.1:0").await?;
 /// let hello = service_fn(|_req: Request<Incoming>| async {
 ///     Ok::<_, Infallible>(Response::new("hello".to_string()))
 /// });
 /// let (ctx, cancel) = Context::background().with_cancel();
-/// let server = goro_runtime::spawn(goro_net::hyper::serve(listener, hello, ctx));
+/// let server = goro::spawn(goro::hyper::serve(listener, hello, ctx));
 /// cancel.cancel(); // no connections: returns at once
 /// server.await.unwrap()?;
 /// # std::io::Result::Ok(()) }).unwrap();
@@ -205,10 +205,10 @@ where
 /// use std::convert::Infallible;
 /// use std::time::Duration;
 /// use hyper::{Request, Response, body::Incoming, server::conn::http1, service::service_fn};
-/// use goro_net::TcpListener;
-/// use goro_runtime::context::Context;
+/// use goro::net::TcpListener;
+/// use goro::sync::Context;
 ///
-/// # goro_runtime::block_on(async {
+/// # goro::block_on(async {
 /// let listener = TcpListener::bind("127.0.0.1:0").await?;
 /// let mut builder = http1::Builder::new();
 /// builder.header_read_timeout(Duration::from_secs(5)).max_buf_size(64 * 1024);
@@ -217,7 +217,7 @@ where
 /// });
 /// let (ctx, cancel) = Context::background().with_cancel();
 /// cancel.cancel();
-/// goro_net::hyper::serve_with(builder, listener, hello, ctx).await?;
+/// goro::hyper::serve_with(builder, listener, hello, ctx).await?;
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
 ///

@@ -45,11 +45,11 @@ mod sealed {
 /// ```
 /// use std::mem::MaybeUninit;
 /// use std::pin::Pin;
-/// use futures_lite::AsyncWriteExt;
-/// use goro_net::UnixStream;
-/// use goro_net::hyper::ReadUninit;
+/// use goro::io::AsyncWriteExt;
+/// use goro::net::UnixStream;
+/// use goro::hyper::ReadUninit;
 ///
-/// # goro_runtime::block_on(async {
+/// # goro::block_on(async {
 /// let (mut a, mut b) = UnixStream::pair()?;
 /// a.write_all(b"hello").await?;
 /// let mut buf = [MaybeUninit::<u8>::uninit(); 64];

@@ -15,13 +15,13 @@ use crate::{Async, TcpStream, socket};
 /// A TCP socket server, listening for connections: Go's `net.Listen("tcp", addr)`.
 ///
 /// ```
-/// use futures_lite::{AsyncReadExt, AsyncWriteExt};
-/// use goro_net::{TcpListener, TcpStream};
+/// use goro::io::{AsyncReadExt, AsyncWriteExt};
+/// use goro::net::{TcpListener, TcpStream};
 ///
-/// # goro_runtime::block_on(async {
+/// # goro::block_on(async {
 /// let listener = TcpListener::bind("127.0.0.1:0").await?;
 /// let addr = listener.local_addr()?;
-/// let server = goro_runtime::spawn(async move {
+/// let server = goro::spawn(async move {
 ///     let (mut conn, _peer) = listener.accept().await?;
 ///     conn.write_all(b"hello").await?;
 ///     std::io::Result::Ok(())
@@ -50,8 +50,8 @@ impl TcpListener {
     /// resolved address is tried in order until one binds. Port 0 picks a free port.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// let listener = goro_net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    /// # goro::block_on(async {
+    /// let listener = goro::net::TcpListener::bind(("127.0.0.1", 0)).await?;
     /// assert_ne!(listener.local_addr()?.port(), 0);
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
@@ -82,9 +82,9 @@ impl TcpListener {
     /// Wraps a std listener (made non-blocking here) in the reactor.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
+    /// # goro::block_on(async {
     /// let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    /// let listener = goro_net::TcpListener::from_std(std_listener)?;
+    /// let listener = goro::net::TcpListener::from_std(std_listener)?;
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
     ///
@@ -102,9 +102,9 @@ impl TcpListener {
     /// connection goes to one of them.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
-    /// let client = goro_net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # goro::block_on(async {
+    /// let listener = goro::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let client = goro::net::TcpStream::connect(listener.local_addr()?).await?;
     /// let (conn, peer) = listener.accept().await?;
     /// assert_eq!(peer, client.local_addr()?);
     /// # std::io::Result::Ok(()) }).unwrap();
@@ -144,11 +144,11 @@ impl TcpListener {
     /// the queue only by the poll that returns it.
     ///
     /// ```
-    /// use futures_lite::StreamExt;
+    /// use goro::stream::StreamExt;
     ///
-    /// # goro_runtime::block_on(async {
-    /// let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
-    /// let _client = goro_net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # goro::block_on(async {
+    /// let listener = goro::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let _client = goro::net::TcpStream::connect(listener.local_addr()?).await?;
     /// let mut incoming = listener.incoming();
     /// let conn = incoming.next().await.unwrap()?;
     /// # std::io::Result::Ok(()) }).unwrap();
@@ -160,8 +160,8 @@ impl TcpListener {
     /// The address this listener is bound to.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # goro::block_on(async {
+    /// let listener = goro::net::TcpListener::bind("127.0.0.1:0").await?;
     /// assert!(listener.local_addr()?.ip().is_loopback());
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
@@ -176,8 +176,8 @@ impl TcpListener {
     /// Sets the IP time-to-live of accepted connections' packets.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # goro::block_on(async {
+    /// let listener = goro::net::TcpListener::bind("127.0.0.1:0").await?;
     /// listener.set_ttl(42)?;
     /// assert_eq!(listener.ttl()?, 42);
     /// # std::io::Result::Ok(()) }).unwrap();

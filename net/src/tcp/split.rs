@@ -28,11 +28,11 @@ pub(crate) fn split(stream: Arc<TcpStream>) -> (OwnedReadHalf, OwnedWriteHalf) {
 /// The read half of a [`TcpStream`], from [`TcpStream::into_split`].
 ///
 /// ```
-/// use futures_lite::{AsyncReadExt, AsyncWriteExt};
+/// use goro::io::{AsyncReadExt, AsyncWriteExt};
 ///
-/// # goro_runtime::block_on(async {
-/// # let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
-/// let (mut rd, mut wr) = goro_net::TcpStream::connect(listener.local_addr()?).await?.into_split();
+/// # goro::block_on(async {
+/// # let listener = goro::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let (mut rd, mut wr) = goro::net::TcpStream::connect(listener.local_addr()?).await?.into_split();
 /// let (mut server, _) = listener.accept().await?;
 /// server.write_all(b"hi").await?;
 /// let mut buf = [0; 2];
@@ -48,11 +48,11 @@ pub struct OwnedReadHalf {
 /// shuts down the write side of the connection: the peer reads EOF.
 ///
 /// ```
-/// use futures_lite::{AsyncReadExt, AsyncWriteExt};
+/// use goro::io::{AsyncReadExt, AsyncWriteExt};
 ///
-/// # goro_runtime::block_on(async {
-/// # let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
-/// let (_rd, mut wr) = goro_net::TcpStream::connect(listener.local_addr()?).await?.into_split();
+/// # goro::block_on(async {
+/// # let listener = goro::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let (_rd, mut wr) = goro::net::TcpStream::connect(listener.local_addr()?).await?.into_split();
 /// let (mut server, _) = listener.accept().await?;
 /// wr.write_all(b"bye").await?;
 /// drop(wr); // FIN
@@ -76,9 +76,9 @@ impl OwnedReadHalf {
     /// Puts the halves back together into the stream they came from.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// # let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
-    /// let stream = goro_net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # goro::block_on(async {
+    /// # let listener = goro::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let stream = goro::net::TcpStream::connect(listener.local_addr()?).await?;
     /// let (rd, wr) = stream.into_split();
     /// let stream = rd.reunite(wr).expect("halves of one stream");
     /// # std::io::Result::Ok(()) }).unwrap();

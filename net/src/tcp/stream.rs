@@ -24,10 +24,10 @@ use crate::{Async, OwnedReadHalf, OwnedWriteHalf};
 /// cooperative budget.
 ///
 /// ```
-/// use futures_lite::{AsyncReadExt, AsyncWriteExt};
-/// use goro_net::{TcpListener, TcpStream};
+/// use goro::io::{AsyncReadExt, AsyncWriteExt};
+/// use goro::net::{TcpListener, TcpStream};
 ///
-/// # goro_runtime::block_on(async {
+/// # goro::block_on(async {
 /// let listener = TcpListener::bind("127.0.0.1:0").await?;
 /// let mut client = TcpStream::connect(listener.local_addr()?).await?;
 /// let (mut server, _) = listener.accept().await?;
@@ -78,12 +78,12 @@ impl TcpStream {
     /// ```
     /// use std::time::Duration;
     ///
-    /// # goro_runtime::block_on(async {
-    /// let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # goro::block_on(async {
+    /// let listener = goro::net::TcpListener::bind("127.0.0.1:0").await?;
     /// let port = listener.local_addr()?.port();
-    /// let stream = goro_runtime::time::timeout(
+    /// let stream = goro::time::timeout(
     ///     Duration::from_secs(5),
-    ///     goro_net::TcpStream::connect(("localhost", port)),
+    ///     goro::net::TcpStream::connect(("localhost", port)),
     /// )
     /// .await
     /// .expect("connected in time")?;
@@ -116,10 +116,10 @@ impl TcpStream {
     /// Wraps a connected std stream (made non-blocking here) in the reactor.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
+    /// # goro::block_on(async {
     /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     /// let std_stream = std::net::TcpStream::connect(listener.local_addr()?)?;
-    /// let stream = goro_net::TcpStream::from_std(std_stream)?;
+    /// let stream = goro::net::TcpStream::from_std(std_stream)?;
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
     ///
@@ -134,9 +134,9 @@ impl TcpStream {
     /// The address of the remote end.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
-    /// let stream = goro_net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # goro::block_on(async {
+    /// let listener = goro::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let stream = goro::net::TcpStream::connect(listener.local_addr()?).await?;
     /// assert_eq!(stream.peer_addr()?, listener.local_addr()?);
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
@@ -151,9 +151,9 @@ impl TcpStream {
     /// The address of the local end.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
-    /// let stream = goro_net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # goro::block_on(async {
+    /// let listener = goro::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let stream = goro::net::TcpStream::connect(listener.local_addr()?).await?;
     /// assert!(stream.local_addr()?.ip().is_loopback());
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
@@ -170,9 +170,9 @@ impl TcpStream {
     /// OS default (off) until asked.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// # let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
-    /// let stream = goro_net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # goro::block_on(async {
+    /// # let listener = goro::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let stream = goro::net::TcpStream::connect(listener.local_addr()?).await?;
     /// stream.set_nodelay(true)?;
     /// assert!(stream.nodelay()?);
     /// # std::io::Result::Ok(()) }).unwrap();
@@ -197,9 +197,9 @@ impl TcpStream {
     /// Sets the IP time-to-live of this connection's packets.
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// # let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
-    /// let stream = goro_net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # goro::block_on(async {
+    /// # let listener = goro::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let stream = goro::net::TcpStream::connect(listener.local_addr()?).await?;
     /// stream.set_ttl(7)?;
     /// assert_eq!(stream.ttl()?, 7);
     /// # std::io::Result::Ok(()) }).unwrap();
@@ -225,11 +225,11 @@ impl TcpStream {
     /// Waits until at least one byte (or EOF) is there.
     ///
     /// ```
-    /// use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    /// use goro::io::{AsyncReadExt, AsyncWriteExt};
     ///
-    /// # goro_runtime::block_on(async {
-    /// # let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
-    /// let mut client = goro_net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # goro::block_on(async {
+    /// # let listener = goro::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let mut client = goro::net::TcpStream::connect(listener.local_addr()?).await?;
     /// let (mut server, _) = listener.accept().await?;
     /// client.write_all(b"abc").await?;
     /// let mut buf = [0; 3];
@@ -257,11 +257,11 @@ impl TcpStream {
     ///
     /// ```
     /// use std::net::Shutdown;
-    /// use futures_lite::AsyncReadExt;
+    /// use goro::io::AsyncReadExt;
     ///
-    /// # goro_runtime::block_on(async {
-    /// # let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
-    /// let client = goro_net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # goro::block_on(async {
+    /// # let listener = goro::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let client = goro::net::TcpStream::connect(listener.local_addr()?).await?;
     /// let (mut server, _) = listener.accept().await?;
     /// client.shutdown(Shutdown::Write)?;
     /// let mut rest = Vec::new();
@@ -318,14 +318,14 @@ impl TcpStream {
     /// peer reads EOF. [`OwnedReadHalf::reunite`] puts the halves back together.
     ///
     /// ```
-    /// use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    /// use goro::io::{AsyncReadExt, AsyncWriteExt};
     ///
-    /// # goro_runtime::block_on(async {
-    /// # let listener = goro_net::TcpListener::bind("127.0.0.1:0").await?;
-    /// let client = goro_net::TcpStream::connect(listener.local_addr()?).await?;
+    /// # goro::block_on(async {
+    /// # let listener = goro::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// let client = goro::net::TcpStream::connect(listener.local_addr()?).await?;
     /// let (server, _) = listener.accept().await?;
     /// let (mut rd, mut wr) = server.into_split();
-    /// let echo = goro_runtime::spawn(async move {
+    /// let echo = goro::spawn(async move {
     ///     let mut buf = [0; 5];
     ///     rd.read_exact(&mut buf).await?;
     ///     std::io::Result::Ok(buf)

@@ -14,8 +14,8 @@ use crate::Async;
 /// All methods take `&self`; any number of tasks may send and receive at once.
 ///
 /// ```
-/// # goro_runtime::block_on(async {
-/// let (a, b) = goro_net::UnixDatagram::pair()?;
+/// # goro::block_on(async {
+/// let (a, b) = goro::net::UnixDatagram::pair()?;
 /// a.send(b"one").await?;
 /// let mut buf = [0; 8];
 /// let n = b.recv(&mut buf).await?;
@@ -32,11 +32,11 @@ impl UnixDatagram {
     ///
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
+    /// # goro::block_on(async {
     /// # let dir = std::env::temp_dir().join(format!("goro-doc-{}-{}", std::process::id(), line!()));
     /// # std::fs::create_dir_all(&dir)?;
-    /// let server = goro_net::UnixDatagram::bind(dir.join("server"))?;
-    /// let client = goro_net::UnixDatagram::unbound()?;
+    /// let server = goro::net::UnixDatagram::bind(dir.join("server"))?;
+    /// let client = goro::net::UnixDatagram::unbound()?;
     /// client.send_to(b"hello", dir.join("server")).await?;
     /// let mut buf = [0; 16];
     /// let (n, _from) = server.recv_from(&mut buf).await?;
@@ -89,11 +89,11 @@ impl UnixDatagram {
     ///
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
+    /// # goro::block_on(async {
     /// # let dir = std::env::temp_dir().join(format!("goro-doc-{}-{}", std::process::id(), line!()));
     /// # std::fs::create_dir_all(&dir)?;
-    /// let server = goro_net::UnixDatagram::bind(dir.join("server"))?;
-    /// let client = goro_net::UnixDatagram::unbound()?;
+    /// let server = goro::net::UnixDatagram::bind(dir.join("server"))?;
+    /// let client = goro::net::UnixDatagram::unbound()?;
     /// client.connect(dir.join("server"))?;
     /// client.send(b"hi").await?;
     /// let mut buf = [0; 4];

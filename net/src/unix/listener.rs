@@ -15,10 +15,10 @@ use crate::{Async, UnixStream};
 /// A Unix domain socket server: Go's `net.Listen("unix", path)`.
 ///
 /// ```
-/// use futures_lite::{AsyncReadExt, AsyncWriteExt};
-/// use goro_net::{UnixListener, UnixStream};
+/// use goro::io::{AsyncReadExt, AsyncWriteExt};
+/// use goro::net::{UnixListener, UnixStream};
 ///
-/// # goro_runtime::block_on(async {
+/// # goro::block_on(async {
 /// let dir = std::env::temp_dir().join(format!("goro-doc-{}", std::process::id()));
 /// std::fs::create_dir_all(&dir)?;
 /// let path = dir.join("listener.sock");
@@ -43,10 +43,10 @@ impl UnixListener {
     ///
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
+    /// # goro::block_on(async {
     /// # let dir = std::env::temp_dir().join(format!("goro-doc-{}-{}", std::process::id(), line!()));
     /// # std::fs::create_dir_all(&dir)?;
-    /// let listener = goro_net::UnixListener::bind(dir.join("server.sock"))?;
+    /// let listener = goro::net::UnixListener::bind(dir.join("server.sock"))?;
     /// assert!(listener.local_addr()?.as_pathname().is_some());
     /// # std::fs::remove_dir_all(&dir)?;
     /// # std::io::Result::Ok(()) }).unwrap();
@@ -75,11 +75,11 @@ impl UnixListener {
     ///
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
+    /// # goro::block_on(async {
     /// # let dir = std::env::temp_dir().join(format!("goro-doc-{}-{}", std::process::id(), line!()));
     /// # std::fs::create_dir_all(&dir)?;
-    /// let listener = goro_net::UnixListener::bind(dir.join("s"))?;
-    /// let _client = goro_net::UnixStream::connect(dir.join("s")).await?;
+    /// let listener = goro::net::UnixListener::bind(dir.join("s"))?;
+    /// let _client = goro::net::UnixStream::connect(dir.join("s")).await?;
     /// let (conn, _addr) = listener.accept().await?;
     /// # std::fs::remove_dir_all(&dir)?;
     /// # std::io::Result::Ok(()) }).unwrap();

@@ -24,10 +24,10 @@ use crate::socket::{self, Connect};
 /// writes cannot raise SIGPIPE.
 ///
 /// ```
-/// use futures_lite::{AsyncReadExt, AsyncWriteExt};
+/// use goro::io::{AsyncReadExt, AsyncWriteExt};
 ///
-/// # goro_runtime::block_on(async {
-/// let (mut a, mut b) = goro_net::UnixStream::pair()?;
+/// # goro::block_on(async {
+/// let (mut a, mut b) = goro::net::UnixStream::pair()?;
 /// a.write_all(b"ping").await?;
 /// let mut buf = [0; 4];
 /// b.read_exact(&mut buf).await?;
@@ -64,11 +64,11 @@ impl UnixStream {
     ///
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
+    /// # goro::block_on(async {
     /// # let dir = std::env::temp_dir().join(format!("goro-doc-{}-{}", std::process::id(), line!()));
     /// # std::fs::create_dir_all(&dir)?;
-    /// let _listener = goro_net::UnixListener::bind(dir.join("s"))?;
-    /// let stream = goro_net::UnixStream::connect(dir.join("s")).await?;
+    /// let _listener = goro::net::UnixListener::bind(dir.join("s"))?;
+    /// let stream = goro::net::UnixStream::connect(dir.join("s")).await?;
     /// assert_eq!(stream.peer_addr()?.as_pathname(), Some(dir.join("s").as_path()));
     /// # std::fs::remove_dir_all(&dir)?;
     /// # std::io::Result::Ok(()) }).unwrap();
@@ -103,8 +103,8 @@ impl UnixStream {
     ///
     ///
     /// ```
-    /// # goro_runtime::block_on(async {
-    /// let (a, b) = goro_net::UnixStream::pair()?;
+    /// # goro::block_on(async {
+    /// let (a, b) = goro::net::UnixStream::pair()?;
     /// assert!(a.peer_addr()?.is_unnamed());
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
