@@ -11,8 +11,10 @@
 //!   never unwinds through a worker ([`JoinError::is_panic`]);
 //! - grants the future its cooperative budget for each poll (`goro_sync::coop`);
 //! - checks the abort flag, so [`JoinHandle::abort`] drops the future at its next poll;
-//! - registers the task's waker in its runtime's registry the first time it parks, and
-//!   removes it when the future is dropped (`registry.rs` says why).
+//! - registers the task's waker in its runtime's registry of parked tasks the first time it
+//!   parks, and removes it when the future is dropped: a parked task may be reachable only
+//!   through wakers that other parked tasks hold, so shutdown wakes every registered task
+//!   once more, and the schedule function drops it.
 //!
 //! The task's output is wrapped in a `TaskOutput`, whose destructor contains a panic of the
 //! output's destructor: async-task drops the output of a detached task inside
