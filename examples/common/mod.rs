@@ -15,15 +15,11 @@ pub fn rss_kib() -> Option<usize> {
     status_field("VmRSS:")
 }
 
-/// CPU time (user + system) this process has used so far, from `/proc/self/stat`.
+/// CPU time (user + system) this process has used so far, every thread included, also
+/// threads that have exited.
 pub fn cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name (which may hold spaces) start at the state, field 3;
-    // utime and stime are fields 14 and 15, in clock ticks of 1/100 s (Linux's USER_HZ).
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(Duration::from_millis(ticks * 10))
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Some(Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
 }
 
 fn status_field(name: &str) -> Option<usize> {
