@@ -47,6 +47,9 @@ fn far_future() -> Instant {
 
 /// The future of [`sleep`] and [`sleep_until`].
 ///
+/// Completing takes one unit of the task's cooperative budget ([`crate::coop`]), so a loop
+/// over sleeps that are already due (a zero duration, a past deadline) still yields.
+///
 /// # Cancel safety
 ///
 /// Dropping it cancels the timer.
@@ -105,26 +108,32 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.reactor.has_fired(self.bucket) {
-            // Done, known without reading the clock or taking the reactor's lock; the
-            // timer's entry (if any) has fired and is gone.
-            self.timer = None;
-            return Poll::Ready(());
-        }
-        let registered = match self.timer {
-            Some(key) => self.reactor.update_timer(key, cx.waker()),
-            None => false,
-        };
-        if !registered {
-            if self.timer.is_some() || (self.may_be_due && self.is_elapsed()) {
-                // Our timer fired (or the deadline passed before the driver ran): done.
-                self.timer = None;
-                return Poll::Ready(());
+        // Done, known without reading the clock or taking the reactor's lock; the timer's
+        // entry (if any) has fired and is gone.
+        let mut done = self.reactor.has_fired(self.bucket);
+        if !done {
+            let registered = match self.timer {
+                Some(key) => self.reactor.update_timer(key, cx.waker()),
+                None => false,
+            };
+            if registered {
+                return Poll::Pending;
             }
-            let key = self.reactor.insert_timer(self.deadline, cx.waker().clone());
-            self.timer = Some(key);
+            // Our timer fired, or the deadline passed before the driver ran.
+            done = self.timer.is_some() || (self.may_be_due && self.is_elapsed());
+            if !done {
+                let key = self.reactor.insert_timer(self.deadline, cx.waker().clone());
+                self.timer = Some(key);
+                return Poll::Pending;
+            }
         }
-        Poll::Pending
+        // A completed sleep spends the task's cooperative budget, as a channel operation
+        // does: a loop over sleeps that are already due (`sleep(ZERO)`, an interval that
+        // runs behind) must still let its neighbours run. A spent budget leaves the state
+        // as it is (the next poll finds the sleep done again) and has woken the task.
+        std::task::ready!(goro_sync::coop::poll_proceed(cx));
+        self.timer = None;
+        Poll::Ready(())
     }
 }
 

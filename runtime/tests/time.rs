@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -205,4 +205,68 @@ fn after_works_as_a_select_arm() {
             assert_eq!(got, vec![0, 1, 2]);
         });
     });
+}
+
+/// On one worker, `spinner` loops on timers that are always due while another task and a
+/// 10 ms timer must still make progress: a due timer spends the cooperative budget, so the
+/// spinner yields every `DEFAULT_BUDGET` completions.
+fn due_timers_yield<F>(spinner: impl FnOnce(Arc<AtomicBool>) -> F)
+where
+    F: std::future::Future<Output = u64> + Send + 'static,
+{
+    let rt = runtime(1);
+    let stop = Arc::new(AtomicBool::new(false));
+    let spinner = rt.spawn(spinner(stop.clone()));
+    let other = rt.spawn(async { 7 });
+    let timed = rt.spawn(async {
+        let start = Instant::now();
+        sleep(Duration::from_millis(10)).await;
+        start.elapsed()
+    });
+    assert_eq!(rt.block_on(other).unwrap(), 7);
+    let slept = rt.block_on(timed).unwrap();
+    assert!(slept >= Duration::from_millis(10), "woke early: {slept:?}");
+    stop.store(true, Ordering::SeqCst);
+    let rounds = rt.block_on(spinner).unwrap();
+    assert!(rounds > 0);
+}
+
+#[test]
+fn a_loop_over_zero_sleeps_does_not_starve_its_worker() {
+    common::in_own_process(
+        "a_loop_over_zero_sleeps_does_not_starve_its_worker",
+        20,
+        || {
+            due_timers_yield(|stop| async move {
+                let mut rounds = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    sleep(Duration::ZERO).await;
+                    let past = Instant::now();
+                    sleep_until(past).await;
+                    rounds += 1;
+                }
+                rounds
+            })
+        },
+    );
+}
+
+#[test]
+fn a_loop_over_a_due_interval_does_not_starve_its_worker() {
+    common::in_own_process(
+        "a_loop_over_a_due_interval_does_not_starve_its_worker",
+        20,
+        || {
+            due_timers_yield(|stop| async move {
+                // A period shorter than one turn of the loop: every tick is already due.
+                let mut ticker = interval(Duration::from_nanos(1));
+                let mut rounds = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    ticker.tick().await;
+                    rounds += 1;
+                }
+                rounds
+            })
+        },
+    );
 }

@@ -86,3 +86,40 @@ pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+/// The environment variable that tells a re-executed test binary which test it runs for
+/// [`in_own_process`].
+const CHILD_VAR: &str = "GORO_TEST_IN_OWN_PROCESS";
+
+/// Runs `body` in a child process: this test binary, re-executed for the test `name` alone
+/// (`--exact`). The parent waits at most `secs` seconds, kills the child by its PID if it is
+/// still running, and fails unless the child exited successfully. For regression tests of a
+/// hang that could not be shut down in-process (a worker that never returns from a poll).
+pub fn in_own_process(name: &str, secs: u64, body: impl FnOnce()) {
+    if std::env::var(CHILD_VAR).as_deref() == Ok(name) {
+        body();
+        return;
+    }
+    let exe = std::env::current_exe().expect("the test binary");
+    let mut child = std::process::Command::new(exe)
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_VAR, name)
+        .spawn()
+        .expect("re-executing the test binary");
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for the child") {
+            assert!(
+                status.success(),
+                "{name} failed in its own process: {status}"
+            );
+            return;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{name} hung: still running after {secs} s in its own process");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
