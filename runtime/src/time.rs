@@ -14,7 +14,7 @@ use std::time::Duration;
 pub use std::time::Instant;
 
 use crate::reactor::timer::TimerKey;
-use crate::reactor::Reactor;
+use crate::runtime::Handle;
 
 /// Waits until `duration` has elapsed.
 ///
@@ -61,20 +61,20 @@ pub struct Sleep {
     /// Whether the deadline may already have passed when first polled (`sleep_until`, or a
     /// zero `sleep`): only then does the first poll read the clock.
     may_be_due: bool,
-    /// The reactor that keeps the timer.
-    reactor: Arc<Reactor>,
+    /// The runtime whose reactor keeps the timer.
+    handle: Arc<Handle>,
     /// The registered timer, once polled.
     timer: Option<TimerKey>,
 }
 
 impl Sleep {
     fn new(deadline: Instant, may_be_due: bool) -> Sleep {
-        let reactor = crate::current::with_handle(|h| h.reactor.clone());
+        let handle = crate::current::with_handle(|h| h.clone());
         Sleep {
             deadline,
-            bucket: reactor.timer_bucket(deadline),
+            bucket: handle.reactor.timer_bucket(deadline),
             may_be_due,
-            reactor,
+            handle,
             timer: None,
         }
     }
@@ -93,13 +93,13 @@ impl Sleep {
     pub fn reset(&mut self, deadline: Instant) {
         self.cancel();
         self.deadline = deadline;
-        self.bucket = self.reactor.timer_bucket(deadline);
+        self.bucket = self.handle.reactor.timer_bucket(deadline);
         self.may_be_due = true;
     }
 
     fn cancel(&mut self) {
         if let Some(key) = self.timer.take() {
-            self.reactor.remove_timer(key);
+            self.handle.reactor.remove_timer(key);
         }
     }
 }
@@ -110,10 +110,10 @@ impl Future for Sleep {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         // Done, known without reading the clock or taking the reactor's lock; the timer's
         // entry (if any) has fired and is gone.
-        let mut done = self.reactor.has_fired(self.bucket);
+        let mut done = self.handle.reactor.has_fired(self.bucket);
         if !done {
             let registered = match self.timer {
-                Some(key) => self.reactor.update_timer(key, cx.waker()),
+                Some(key) => self.handle.reactor.update_timer(key, cx.waker()),
                 None => false,
             };
             if registered {
@@ -122,7 +122,7 @@ impl Future for Sleep {
             // Our timer fired, or the deadline passed before the driver ran.
             done = self.timer.is_some() || (self.may_be_due && self.is_elapsed());
             if !done {
-                let key = self.reactor.insert_timer(self.deadline, cx.waker().clone());
+                let key = insert_timer(&self.handle, self.deadline, cx.waker().clone());
                 self.timer = Some(key);
                 return Poll::Pending;
             }
@@ -340,8 +340,16 @@ pub fn after(duration: Duration) -> goro_sync::chan::Receiver<Instant> {
         .checked_add(duration)
         .unwrap_or_else(far_future);
     let fire = Waker::from(Arc::new(SendOnFire(Mutex::new(Some(tx)))));
-    crate::current::with_handle(|h| h.reactor.insert_timer(deadline, fire));
+    crate::current::with_handle(|h| insert_timer(h, deadline, fire));
     rx
+}
+
+/// Adds a timer to `handle`'s reactor, then makes sure a worker will fire it: if nobody
+/// drives the reactor while a worker sleeps, that worker is told to (`executor/driver.rs`).
+fn insert_timer(handle: &Handle, deadline: Instant, waker: Waker) -> TimerKey {
+    let key = handle.reactor.insert_timer(deadline, waker);
+    handle.executor.driver.registered(handle);
+    key
 }
 
 /// The "waker" of an [`after`] timer: firing sends the instant.

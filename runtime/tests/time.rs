@@ -270,3 +270,46 @@ fn a_loop_over_a_due_interval_does_not_starve_its_worker() {
         },
     );
 }
+
+/// How long the blocking task holds its worker in the driver hand-off test...
+const BLOCK: Duration = Duration::from_millis(1500);
+/// ...and the bound on a 10 ms sleep meanwhile: generous, yet well below `BLOCK`.
+const BOUND: Duration = Duration::from_millis(750);
+
+/// A task (first woken by a timer if `timer_woken`) spawns a task that blocks its worker
+/// for `BLOCK` (it lands in the LIFO slot and runs right after), then sleeps 10 ms. Returns
+/// how long that sleep took.
+fn sleep_beside_a_blocked_worker(workers: usize, timer_woken: bool) -> Duration {
+    let rt = runtime(workers);
+    // Let every worker go idle: one drives the reactor, the others sleep.
+    std::thread::sleep(Duration::from_millis(50));
+    let task = rt.spawn(async move {
+        if timer_woken {
+            // Woken by the driver, on the driver's own thread.
+            sleep(Duration::from_millis(5)).await;
+        }
+        let blocker = goro_runtime::spawn(async { std::thread::sleep(BLOCK) });
+        let start = Instant::now();
+        sleep(Duration::from_millis(10)).await;
+        (start.elapsed(), blocker)
+    });
+    let (slept, blocker) = rt.block_on(task).unwrap();
+    rt.block_on(blocker).unwrap();
+    slept
+}
+
+#[test]
+fn a_timer_fires_on_an_idle_worker_while_the_last_driver_blocks() {
+    watchdog(120, || {
+        for workers in [2, 4] {
+            for timer_woken in [true, false] {
+                let slept = sleep_beside_a_blocked_worker(workers, timer_woken);
+                assert!(
+                    slept >= Duration::from_millis(10) && slept < BOUND,
+                    "{workers} workers, timer-woken: {timer_woken}: a 10 ms sleep took \
+                     {slept:?} while another worker blocked for {BLOCK:?}"
+                );
+            }
+        }
+    });
+}
