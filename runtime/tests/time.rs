@@ -45,12 +45,13 @@ fn twenty_thousand_sleepers_wake_on_time() {
 fn an_earlier_timer_interrupts_a_long_wait() {
     watchdog(60, || {
         let rt = runtime(2);
-        // The driver goes to sleep on a 10 s timer...
-        let long = rt.spawn(sleep(Duration::from_secs(10)));
+        // The driver goes to sleep on a 10 s timer (a `Sleep` belongs to the runtime it is
+        // created in: create it inside `rt`)...
+        let long = rt.spawn(async { sleep(Duration::from_secs(10)).await });
         std::thread::sleep(Duration::from_millis(50));
         // ...then a 5 ms timer is added from this (non-runtime) thread.
         let start = Instant::now();
-        rt.block_on(sleep(Duration::from_millis(5)));
+        rt.block_on(async { sleep(Duration::from_millis(5)).await });
         let elapsed = start.elapsed();
         assert!(
             elapsed < Duration::from_millis(500),
@@ -276,40 +277,80 @@ const BLOCK: Duration = Duration::from_millis(1500);
 /// ...and the bound on a 10 ms sleep meanwhile: generous, yet well below `BLOCK`.
 const BOUND: Duration = Duration::from_millis(750);
 
-/// A task (first woken by a timer if `timer_woken`) spawns a task that blocks its worker
-/// for `BLOCK` (it lands in the LIFO slot and runs right after), then sleeps 10 ms. Returns
-/// how long that sleep took.
-fn sleep_beside_a_blocked_worker(workers: usize, timer_woken: bool) -> Duration {
+/// Where the task that blocks its worker comes from, and where the 10 ms sleep is.
+#[derive(Debug, Clone, Copy)]
+enum Blocker {
+    /// Woken by a timer, it blocks at once; this thread sleeps 10 ms meanwhile.
+    WokenByTimer,
+    /// Spawned (into the LIFO slot) by a task woken by a timer; this thread sleeps 10 ms.
+    SpawnedIntoLifo,
+    /// Spawned by a task woken by a timer, which then sleeps 10 ms itself.
+    SpawnedBesideASleep,
+}
+
+/// Blocks a worker for `BLOCK` right after the driver ran a task woken by a timer (so the
+/// worker that was driving is the one blocked), while a 10 ms sleep is set elsewhere.
+/// Returns how long that sleep took.
+fn sleep_beside_a_blocked_worker(workers: usize, blocker: Blocker) -> Duration {
     let rt = runtime(workers);
     // Let every worker go idle: one drives the reactor, the others sleep.
     std::thread::sleep(Duration::from_millis(50));
+    let (blocking, started) = std::sync::mpsc::channel::<()>();
+    let block = move || {
+        let _ = blocking.send(());
+        std::thread::sleep(BLOCK);
+    };
     let task = rt.spawn(async move {
-        if timer_woken {
-            // Woken by the driver, on the driver's own thread.
-            sleep(Duration::from_millis(5)).await;
+        // Woken by the driver, on the driver's own thread, with no other timer pending.
+        sleep(Duration::from_millis(30)).await;
+        match blocker {
+            Blocker::WokenByTimer => block(),
+            Blocker::SpawnedIntoLifo => drop(goro_runtime::spawn(async move { block() })),
+            Blocker::SpawnedBesideASleep => {
+                let _blocker = goro_runtime::spawn(async move { block() });
+                let start = Instant::now();
+                sleep(Duration::from_millis(10)).await;
+                return Some(start.elapsed());
+            }
         }
-        let blocker = goro_runtime::spawn(async { std::thread::sleep(BLOCK) });
-        let start = Instant::now();
-        sleep(Duration::from_millis(10)).await;
-        (start.elapsed(), blocker)
+        None
     });
-    let (slept, blocker) = rt.block_on(task).unwrap();
-    rt.block_on(blocker).unwrap();
-    slept
+    let slept = match blocker {
+        Blocker::SpawnedBesideASleep => rt.block_on(task).unwrap(),
+        _ => {
+            started
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the blocking task never ran");
+            rt.block_on(async {
+                let start = Instant::now();
+                sleep(Duration::from_millis(10)).await;
+                Some(start.elapsed())
+            })
+        }
+    };
+    slept.expect("a measured sleep")
 }
 
 #[test]
 fn a_timer_fires_on_an_idle_worker_while_the_last_driver_blocks() {
     watchdog(120, || {
+        let mut late = Vec::new();
         for workers in [2, 4] {
-            for timer_woken in [true, false] {
-                let slept = sleep_beside_a_blocked_worker(workers, timer_woken);
-                assert!(
-                    slept >= Duration::from_millis(10) && slept < BOUND,
-                    "{workers} workers, timer-woken: {timer_woken}: a 10 ms sleep took \
-                     {slept:?} while another worker blocked for {BLOCK:?}"
-                );
+            for blocker in [
+                Blocker::WokenByTimer,
+                Blocker::SpawnedIntoLifo,
+                Blocker::SpawnedBesideASleep,
+            ] {
+                let slept = sleep_beside_a_blocked_worker(workers, blocker);
+                assert!(slept >= Duration::from_millis(10), "woke early: {slept:?}");
+                if slept >= BOUND {
+                    late.push(format!("{workers} workers, {blocker:?}: {slept:?}"));
+                }
             }
         }
+        assert!(
+            late.is_empty(),
+            "a 10 ms sleep waited for a worker blocked for {BLOCK:?}: {late:?}"
+        );
     });
 }
