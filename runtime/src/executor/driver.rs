@@ -26,7 +26,7 @@
 //!   wake-ups for as long as it stays asleep. A busy worker's maintenance takes it only when
 //!   `VACANT` ([`DriverRole::try_take_vacant`]), so it never undoes a hand-off in flight.
 //! - **Give up** ([`DriverRole::release`]): a worker that stops driving, to run tasks or
-//!   after maintenance, stores `VACANT`, *then* looks: if a timer or source is registered and
+//!   after maintenance, swaps in `VACANT`, *then* looks: if a timer or source is registered and
 //!   a worker sleeps, it hands the role off.
 //! - **Register** ([`DriverRole::registered`]): after adding a timer or a source, if the role
 //!   is `VACANT` and a worker sleeps, hand it off. (If it is `HELD`, the holder sees the new
@@ -45,7 +45,7 @@
 //! such pair is ordered by `SeqCst` operations or a shared lock, so at least one of the two
 //! sees the other:
 //!
-//! - *A holder gives up the role while a timer is registered.* The holder stores `VACANT`
+//! - *A holder gives up the role while a timer is registered.* The holder swaps in `VACANT`
 //!   and then reads the timers under their lock; the registering thread inserts under that
 //!   lock and then reads the role. Whichever takes the lock second sees the other's write:
 //!   the holder sees the timer, or the registering thread sees `VACANT`. Either hands off.
@@ -56,8 +56,11 @@
 //!   buffer delays the store past the load; tokio lost wakeups to that). So the two RMWs on
 //!   each word are ordered, and either the sleeper sees `VACANT` and takes the role itself,
 //!   or the holder sees the sleeper and tells it.
-//!   A sleeper that registers after a hand-off looked at the count likewise finds the role
-//!   free. The same two orderings cover a registration racing a worker going to sleep.
+//! - *A timer is registered while a worker goes to sleep.* The registering thread reads the
+//!   role, then the count, after its insert. A sleeper it does not count announced its
+//!   sleep later, so its own RMW read of the role comes later too: it finds the role free
+//!   and takes it (and, as the new holder, reads the timers after the insert), or held by a
+//!   holder whose release is one of the two cases above.
 //! - *A told worker is given other work.* The hand-off writes `TOLD + i` under the sleepers
 //!   lock while `i` is on the list; `i` is taken off the list under that lock too, and reads
 //!   the role after. So `i` either sees `TOLD + i` and hands off again, or was already off

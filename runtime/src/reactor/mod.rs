@@ -71,7 +71,7 @@ struct TimerState {
     sleep: Sleep,
 }
 
-/// What the thread holding the driver lock owns.
+/// What the holder of the driver role (`executor/driver.rs`) owns while it drives.
 #[derive(Debug)]
 pub(crate) struct Driver {
     /// The buffer the poller fills.
