@@ -26,9 +26,12 @@
 //!
 //! There is no reactor thread: a worker with nothing to do drives the `polling` poller with
 //! the next timer deadline as its timeout (`reactor/`, `park.rs`), and busy workers poll it
-//! every few dozen tasks, so neither sockets nor timers wait behind a busy queue. A task gets
-//! a cooperative budget per poll (`goro_sync::coop`); goro's channels and sockets spend it,
-//! so a task that always finds work still yields.
+//! every few dozen tasks, so neither sockets nor timers wait behind a busy queue. A worker
+//! that stops driving to run tasks hands the role to a sleeping one whenever a timer or a
+//! socket is registered (`executor/driver.rs`), so timers fire on an idle worker however
+//! long a task blocks another. A task gets a cooperative budget per poll
+//! (`goro_sync::coop`); goro's channels, sockets and due timers spend it, so a task that
+//! always finds work still yields.
 //!
 //! Dropping a [`Runtime`] stops its workers, drops every task it still has and joins its
 //! threads (`runtime.rs`).

@@ -12,11 +12,10 @@
 //!   its state change and `wait`), release it, signal the condition variable.
 //! - `PARKED_DRIVER`: the thread sleeps in `Poller::wait`; [`Reactor::notify`] wakes it.
 //!
-//! A worker that has nothing to do tries to become the reactor's *driver*: whoever wins the
-//! driver lock waits in the poller (with the next timer as its timeout), so sockets and timers
-//! are served with no thread dedicated to them. The losers sleep on their condition variable.
-//! The worker that leaves the driver role to run tasks hands it on (see `worker.rs`), so timers
-//! never wait behind a busy worker.
+//! A worker that holds the reactor's *driver role* (`executor/driver.rs` decides who does)
+//! sleeps in the poller, with the next timer as its timeout, so sockets and timers are served
+//! with no thread dedicated to them. The others sleep on their condition variable. A waker
+//! reaches either: the state says which.
 
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex};
@@ -29,15 +28,6 @@ const EMPTY: usize = 0;
 const PARKED_CONDVAR: usize = 1;
 const PARKED_DRIVER: usize = 2;
 const NOTIFIED: usize = 3;
-
-/// How a [`Parker::park`] call slept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Slept {
-    /// It waited in the reactor (and fired timers and dispatched events on the way out).
-    AsDriver,
-    /// It waited on its condition variable, or did not need to wait.
-    OnCondvar,
-}
 
 /// The sleeping side, owned by one thread.
 #[derive(Debug, Clone)]
@@ -86,38 +76,40 @@ impl Parker {
         }
     }
 
-    /// Sleeps until unparked (or, when it drove the reactor, until an event or a timer).
-    pub(crate) fn park(&self) -> Slept {
-        self.park_timeout(None)
+    /// Sleeps on the condition variable until unparked.
+    pub(crate) fn park(&self) {
+        self.park_timeout(None, false);
     }
 
-    /// Sleeps until unparked, an event, or `timeout`.
-    pub(crate) fn park_timeout(&self, timeout: Option<Duration>) -> Slept {
+    /// Sleeps until unparked or `timeout`. With `drive` (the caller holds the driver role,
+    /// and this parker was made with the reactor) it sleeps in the reactor's poller, and
+    /// also returns on an event or a timer, having fired the timers and dispatched the
+    /// events.
+    pub(crate) fn park_timeout(&self, timeout: Option<Duration>, drive: bool) {
         let inner = &self.inner;
         if inner
             .state
             .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
             .is_ok()
         {
-            return Slept::OnCondvar;
+            return;
         }
-        if let Some(reactor) = &inner.reactor {
-            if let Some(mut driver) = reactor.try_lock_driver() {
+        match &inner.reactor {
+            Some(reactor) if drive => {
+                let mut driver = reactor.lock_driver();
                 if inner
                     .state
                     .compare_exchange(EMPTY, PARKED_DRIVER, SeqCst, SeqCst)
                     .is_err()
                 {
                     inner.state.store(EMPTY, SeqCst); // it was NOTIFIED: consume it
-                    return Slept::OnCondvar;
+                    return;
                 }
                 reactor.drive(&mut driver, timeout);
                 inner.state.store(EMPTY, SeqCst);
-                return Slept::AsDriver;
             }
+            _ => self.park_condvar(timeout),
         }
-        self.park_condvar(timeout);
-        Slept::OnCondvar
     }
 
     fn park_condvar(&self, timeout: Option<Duration>) {
@@ -215,6 +207,6 @@ mod tests {
     #[test]
     fn park_timeout_returns_without_a_wake() {
         let parker = Parker::new(None);
-        parker.park_timeout(Some(Duration::from_millis(10)));
+        parker.park_timeout(Some(Duration::from_millis(10)), false);
     }
 }

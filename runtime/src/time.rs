@@ -14,7 +14,7 @@ use std::time::Duration;
 pub use std::time::Instant;
 
 use crate::reactor::timer::TimerKey;
-use crate::reactor::Reactor;
+use crate::runtime::Handle;
 
 /// Waits until `duration` has elapsed.
 ///
@@ -93,6 +93,9 @@ fn far_future() -> Instant {
 /// With the feature `hyper` it is also hyper's `hyper::rt::Sleep`, and
 /// `hyper_rt::Timer::reset` moves its deadline with [`Sleep::reset`].
 ///
+/// Completing takes one unit of the task's cooperative budget ([`crate::coop`]), so a loop
+/// over sleeps that are already due (a zero duration, a past deadline) still yields.
+///
 /// # Cancel safety
 ///
 /// Dropping it cancels the timer.
@@ -104,20 +107,20 @@ pub struct Sleep {
     /// Whether the deadline may already have passed when first polled (`sleep_until`, or a
     /// zero `sleep`): only then does the first poll read the clock.
     may_be_due: bool,
-    /// The reactor that keeps the timer.
-    reactor: Arc<Reactor>,
+    /// The runtime whose reactor keeps the timer.
+    handle: Arc<Handle>,
     /// The registered timer, once polled.
     timer: Option<TimerKey>,
 }
 
 impl Sleep {
     fn new(deadline: Instant, may_be_due: bool) -> Sleep {
-        let reactor = crate::current::with_handle(|h| h.reactor.clone());
+        let handle = crate::current::with_handle(|h| h.clone());
         Sleep {
             deadline,
-            bucket: reactor.timer_bucket(deadline),
+            bucket: handle.reactor.timer_bucket(deadline),
             may_be_due,
-            reactor,
+            handle,
             timer: None,
         }
     }
@@ -136,13 +139,13 @@ impl Sleep {
     pub fn reset(&mut self, deadline: Instant) {
         self.cancel();
         self.deadline = deadline;
-        self.bucket = self.reactor.timer_bucket(deadline);
+        self.bucket = self.handle.reactor.timer_bucket(deadline);
         self.may_be_due = true;
     }
 
     fn cancel(&mut self) {
         if let Some(key) = self.timer.take() {
-            self.reactor.remove_timer(key);
+            self.handle.reactor.remove_timer(key);
         }
     }
 }
@@ -151,26 +154,32 @@ impl Future for Sleep {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.reactor.has_fired(self.bucket) {
-            // Done, known without reading the clock or taking the reactor's lock; the
-            // timer's entry (if any) has fired and is gone.
-            self.timer = None;
-            return Poll::Ready(());
-        }
-        let registered = match self.timer {
-            Some(key) => self.reactor.update_timer(key, cx.waker()),
-            None => false,
-        };
-        if !registered {
-            if self.timer.is_some() || (self.may_be_due && self.is_elapsed()) {
-                // Our timer fired (or the deadline passed before the driver ran): done.
-                self.timer = None;
-                return Poll::Ready(());
+        // Done, known without reading the clock or taking the reactor's lock; the timer's
+        // entry (if any) has fired and is gone.
+        let mut done = self.handle.reactor.has_fired(self.bucket);
+        if !done {
+            let registered = match self.timer {
+                Some(key) => self.handle.reactor.update_timer(key, cx.waker()),
+                None => false,
+            };
+            if registered {
+                return Poll::Pending;
             }
-            let key = self.reactor.insert_timer(self.deadline, cx.waker().clone());
-            self.timer = Some(key);
+            // Our timer fired, or the deadline passed before the driver ran.
+            done = self.timer.is_some() || (self.may_be_due && self.is_elapsed());
+            if !done {
+                let key = insert_timer(&self.handle, self.deadline, cx.waker().clone());
+                self.timer = Some(key);
+                return Poll::Pending;
+            }
         }
-        Poll::Pending
+        // A completed sleep spends the task's cooperative budget, as a channel operation
+        // does: a loop over sleeps that are already due (`sleep(ZERO)`, an interval that
+        // runs behind) must still let its neighbours run. A spent budget leaves the state
+        // as it is (the next poll finds the sleep done again) and has woken the task.
+        std::task::ready!(goro_sync::coop::poll_proceed(cx));
+        self.timer = None;
+        Poll::Ready(())
     }
 }
 
@@ -390,8 +399,16 @@ pub fn after(duration: Duration) -> goro_sync::chan::Receiver<Instant> {
         .checked_add(duration)
         .unwrap_or_else(far_future);
     let fire = Waker::from(Arc::new(SendOnFire(Mutex::new(Some(tx)))));
-    crate::current::with_handle(|h| h.reactor.insert_timer(deadline, fire));
+    crate::current::with_handle(|h| insert_timer(h, deadline, fire));
     rx
+}
+
+/// Adds a timer to `handle`'s reactor, then makes sure a worker will fire it: if nobody
+/// drives the reactor while a worker sleeps, that worker is told to (`executor/driver.rs`).
+fn insert_timer(handle: &Handle, deadline: Instant, waker: Waker) -> TimerKey {
+    let key = handle.reactor.insert_timer(deadline, waker);
+    handle.executor.driver.registered(handle);
+    key
 }
 
 /// The "waker" of an [`after`] timer: firing sends the instant.

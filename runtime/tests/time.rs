@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -45,12 +45,13 @@ fn twenty_thousand_sleepers_wake_on_time() {
 fn an_earlier_timer_interrupts_a_long_wait() {
     watchdog(60, || {
         let rt = runtime(2);
-        // The driver goes to sleep on a 10 s timer...
-        let long = rt.spawn(sleep(Duration::from_secs(10)));
+        // The driver goes to sleep on a 10 s timer (a `Sleep` belongs to the runtime it is
+        // created in: create it inside `rt`)...
+        let long = rt.spawn(async { sleep(Duration::from_secs(10)).await });
         std::thread::sleep(Duration::from_millis(50));
         // ...then a 5 ms timer is added from this (non-runtime) thread.
         let start = Instant::now();
-        rt.block_on(sleep(Duration::from_millis(5)));
+        rt.block_on(async { sleep(Duration::from_millis(5)).await });
         let elapsed = start.elapsed();
         assert!(
             elapsed < Duration::from_millis(500),
@@ -204,5 +205,152 @@ fn after_works_as_a_select_arm() {
             sender.abort();
             assert_eq!(got, vec![0, 1, 2]);
         });
+    });
+}
+
+/// On one worker, `spinner` loops on timers that are always due while another task and a
+/// 10 ms timer must still make progress: a due timer spends the cooperative budget, so the
+/// spinner yields every `DEFAULT_BUDGET` completions.
+fn due_timers_yield<F>(spinner: impl FnOnce(Arc<AtomicBool>) -> F)
+where
+    F: std::future::Future<Output = u64> + Send + 'static,
+{
+    let rt = runtime(1);
+    let stop = Arc::new(AtomicBool::new(false));
+    let spinner = rt.spawn(spinner(stop.clone()));
+    let other = rt.spawn(async { 7 });
+    let timed = rt.spawn(async {
+        let start = Instant::now();
+        sleep(Duration::from_millis(10)).await;
+        start.elapsed()
+    });
+    assert_eq!(rt.block_on(other).unwrap(), 7);
+    let slept = rt.block_on(timed).unwrap();
+    assert!(slept >= Duration::from_millis(10), "woke early: {slept:?}");
+    stop.store(true, Ordering::SeqCst);
+    let rounds = rt.block_on(spinner).unwrap();
+    assert!(rounds > 0);
+}
+
+#[test]
+fn a_loop_over_zero_sleeps_does_not_starve_its_worker() {
+    common::in_own_process(
+        "a_loop_over_zero_sleeps_does_not_starve_its_worker",
+        20,
+        || {
+            due_timers_yield(|stop| async move {
+                let mut rounds = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    sleep(Duration::ZERO).await;
+                    let past = Instant::now();
+                    sleep_until(past).await;
+                    rounds += 1;
+                }
+                rounds
+            })
+        },
+    );
+}
+
+#[test]
+fn a_loop_over_a_due_interval_does_not_starve_its_worker() {
+    common::in_own_process(
+        "a_loop_over_a_due_interval_does_not_starve_its_worker",
+        20,
+        || {
+            due_timers_yield(|stop| async move {
+                // A period shorter than one turn of the loop: every tick is already due.
+                let mut ticker = interval(Duration::from_nanos(1));
+                let mut rounds = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    ticker.tick().await;
+                    rounds += 1;
+                }
+                rounds
+            })
+        },
+    );
+}
+
+/// How long the blocking task holds its worker in the driver hand-off test...
+const BLOCK: Duration = Duration::from_millis(1500);
+/// ...and the bound on a 10 ms sleep meanwhile: generous, yet well below `BLOCK`.
+const BOUND: Duration = Duration::from_millis(750);
+
+/// Where the task that blocks its worker comes from, and where the 10 ms sleep is.
+#[derive(Debug, Clone, Copy)]
+enum Blocker {
+    /// Woken by a timer, it blocks at once; this thread sleeps 10 ms meanwhile.
+    WokenByTimer,
+    /// Spawned (into the LIFO slot) by a task woken by a timer; this thread sleeps 10 ms.
+    SpawnedIntoLifo,
+    /// Spawned by a task woken by a timer, which then sleeps 10 ms itself.
+    SpawnedBesideASleep,
+}
+
+/// Blocks a worker for `BLOCK` right after the driver ran a task woken by a timer (so the
+/// worker that was driving is the one blocked), while a 10 ms sleep is set elsewhere.
+/// Returns how long that sleep took.
+fn sleep_beside_a_blocked_worker(workers: usize, blocker: Blocker) -> Duration {
+    let rt = runtime(workers);
+    // Let every worker go idle: one drives the reactor, the others sleep.
+    std::thread::sleep(Duration::from_millis(50));
+    let (blocking, started) = std::sync::mpsc::channel::<()>();
+    let block = move || {
+        let _ = blocking.send(());
+        std::thread::sleep(BLOCK);
+    };
+    let task = rt.spawn(async move {
+        // Woken by the driver, on the driver's own thread, with no other timer pending.
+        sleep(Duration::from_millis(30)).await;
+        match blocker {
+            Blocker::WokenByTimer => block(),
+            Blocker::SpawnedIntoLifo => drop(goro_runtime::spawn(async move { block() })),
+            Blocker::SpawnedBesideASleep => {
+                let _blocker = goro_runtime::spawn(async move { block() });
+                let start = Instant::now();
+                sleep(Duration::from_millis(10)).await;
+                return Some(start.elapsed());
+            }
+        }
+        None
+    });
+    let slept = match blocker {
+        Blocker::SpawnedBesideASleep => rt.block_on(task).unwrap(),
+        _ => {
+            started
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the blocking task never ran");
+            rt.block_on(async {
+                let start = Instant::now();
+                sleep(Duration::from_millis(10)).await;
+                Some(start.elapsed())
+            })
+        }
+    };
+    slept.expect("a measured sleep")
+}
+
+#[test]
+fn a_timer_fires_on_an_idle_worker_while_the_last_driver_blocks() {
+    watchdog(120, || {
+        let mut late = Vec::new();
+        for workers in [2, 4] {
+            for blocker in [
+                Blocker::WokenByTimer,
+                Blocker::SpawnedIntoLifo,
+                Blocker::SpawnedBesideASleep,
+            ] {
+                let slept = sleep_beside_a_blocked_worker(workers, blocker);
+                assert!(slept >= Duration::from_millis(10), "woke early: {slept:?}");
+                if slept >= BOUND {
+                    late.push(format!("{workers} workers, {blocker:?}: {slept:?}"));
+                }
+            }
+        }
+        assert!(
+            late.is_empty(),
+            "a 10 ms sleep waited for a worker blocked for {BLOCK:?}: {late:?}"
+        );
     });
 }

@@ -10,8 +10,8 @@
 //! 1. An executor calls [`with_budget`] around every poll of a task. The budget is a small
 //!    number of operations ([`DEFAULT_BUDGET`] for goro's workers) held in a thread-local.
 //! 2. Every operation that could complete without waiting (a channel send or receive, a socket
-//!    read or write) first calls [`poll_proceed`]. While budget remains it takes one unit and
-//!    returns `Ready`; the operation then goes ahead.
+//!    read or write, a timer that is already due) first calls [`poll_proceed`]. While budget
+//!    remains it takes one unit and returns `Ready`; the operation then goes ahead.
 //! 3. Once the budget is spent, [`poll_proceed`] wakes the task's own waker and returns
 //!    `Pending`. The operation returns `Pending` as if it had to wait, the task returns to the
 //!    executor, and because it woke itself it is queued again behind the tasks that were

@@ -136,6 +136,15 @@ impl Idle {
         }
     }
 
+    /// Offers the most recent sleeper to `choose` while holding the sleepers lock, so that
+    /// nobody takes it off the list meanwhile; returns it if `choose` accepted it. The driver
+    /// hand-off (`driver.rs`) relies on this.
+    pub(crate) fn pick_sleeper(&self, choose: impl FnOnce(usize) -> bool) -> Option<usize> {
+        let sleepers = self.sleepers();
+        let index = *sleepers.last()?;
+        choose(index).then_some(index)
+    }
+
     /// Whether worker `index` is still on the sleepers list.
     pub(crate) fn is_parked(&self, index: usize) -> bool {
         self.sleepers().contains(&index)
@@ -144,6 +153,15 @@ impl Idle {
     /// The number of workers asleep right now.
     pub(crate) fn num_sleeping(&self) -> usize {
         self.num_workers - self.counts().0
+    }
+
+    /// Whether any worker sleeps, read with an RMW (`fetch_add(0)`): ordered after the
+    /// caller's own RMW, so that of two threads that each change one word and then read the
+    /// other's, at least one sees the other's change (the driver hand-off, `driver.rs`, as in
+    /// `should_notify`).
+    pub(crate) fn any_sleeping(&self) -> bool {
+        let unparked = self.state.fetch_add(0, SeqCst) >> SEARCHING_BITS;
+        unparked < self.num_workers
     }
 }
 

@@ -16,13 +16,20 @@
 //! the idle bookkeeping (`idle.rs`) whether to wake someone: at most one worker, and none if
 //! one is already searching.
 //!
+//! # Who drives the reactor
+//!
+//! Workers take turns driving the reactor; `driver.rs` says who, and whom to wake so that
+//! a sleeping worker fires the timers whenever another one is busy or blocked.
+//!
 //! # Modules
 //!
 //! - `worker`: the worker thread's loop.
+//! - `driver`: the reactor's driver role, and its hand-off between workers.
 //! - `queue`: the local run queue and its steal protocol.
 //! - `lifo`: the LIFO slot.
 //! - `idle`: sleeping and searching workers.
 
+pub(crate) mod driver;
 pub(crate) mod idle;
 pub(crate) mod lifo;
 pub(crate) mod queue;
@@ -32,6 +39,7 @@ use concurrent_queue::ConcurrentQueue;
 
 use crate::park::Unparker;
 use crate::task::Runnable;
+use driver::DriverRole;
 use idle::Idle;
 use lifo::LifoSlot;
 
@@ -62,6 +70,8 @@ pub(crate) struct Shared {
     pub(crate) remotes: Box<[Remote]>,
     /// Which workers sleep or search.
     pub(crate) idle: Idle,
+    /// Who drives the reactor.
+    pub(crate) driver: DriverRole,
 }
 
 impl Shared {
@@ -71,6 +81,7 @@ impl Shared {
             injector: ConcurrentQueue::unbounded(),
             remotes,
             idle: Idle::new(n),
+            driver: DriverRole::new(),
         }
     }
 

@@ -5,8 +5,9 @@
 //! Each turn is one of these named steps, in this order:
 //!
 //! 1. **tick**: count the turn.
-//! 2. **maintenance**: every [`REACTOR_INTERVAL`] ticks, poll the reactor without blocking,
-//!    so a runtime whose workers never idle still fires timers and reads sockets.
+//! 2. **maintenance**: every [`REACTOR_INTERVAL`] ticks, poll the reactor without blocking
+//!    if nobody drives it, so a runtime whose workers never idle still fires timers and reads
+//!    sockets.
 //! 3. **next local task**: the LIFO slot, then the local queue; every
 //!    [`GLOBAL_QUEUE_INTERVAL`] ticks the injector goes first, so tasks woken from outside
 //!    (and yielding tasks) cannot be starved by two tasks that keep waking each other.
@@ -14,18 +15,18 @@
 //! 5. **steal**: become a searcher (at most half of the workers search), take half of a
 //!    random victim's queue, then a batch from the injector.
 //! 6. **park**: announce sleep (`idle.rs`), re-check every queue if this was the last
-//!    searcher, then sleep, driving the reactor if nobody else does (`park.rs`). While a
-//!    peer is awake the sleep is bounded, and on waking the worker takes the LIFO task of a
-//!    peer whose tick has not moved (a peer stuck in one long poll).
+//!    searcher, then sleep, driving the reactor if nobody else does (`driver.rs`, `park.rs`).
+//!    While a peer is awake the sleep is bounded, and on waking the worker takes the LIFO task
+//!    of a peer whose tick has not moved (a peer stuck in one long poll).
 //!
 //! # Why no work is left with nobody to run it
 //!
 //! Work is published before anyone is woken for it, and a worker announces its sleep before
 //! its last look at the queues (`idle.rs`). A worker that wakes from the reactor with tasks
 //! in hand takes itself off the sleepers list, wakes a peer if it holds more than it can run
-//! alone, and, because it stops driving the reactor to run user code, hands the driver role
-//! to a sleeping peer whenever timers or sockets are pending: a task that blocks its thread
-//! never stalls the timers of the others.
+//! alone, and gives up the driver role if it held it: user code may block its thread for any
+//! time. `driver.rs` then hands the role to a sleeping peer whenever timers or sockets are
+//! registered, so timers fire on an idle worker however long a busy one blocks.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -34,7 +35,7 @@ use std::time::Duration;
 
 use super::queue;
 use super::{drop_runnable, Remote};
-use crate::park::{Parker, Slept};
+use crate::park::Parker;
 use crate::runtime::Handle;
 use crate::task::Runnable;
 
@@ -209,20 +210,11 @@ impl Worker {
 
     /// Polls the reactor without blocking, if nobody else is driving it.
     fn maintenance(&self) {
-        let reactor = &self.handle.reactor;
-        if let Some(mut driver) = reactor.try_lock_driver() {
-            reactor.drive(&mut driver, Some(Duration::ZERO));
-            drop(driver);
-            self.hand_off_driver();
-        }
-    }
-
-    /// Called after this worker stopped driving the reactor to run tasks: if the reactor has
-    /// timers or sockets pending and a peer sleeps without driving, wake it to take over.
-    fn hand_off_driver(&self) {
-        let executor = &self.handle.executor;
-        if executor.idle.num_sleeping() > 0 && self.handle.reactor.has_pending() {
-            executor.notify_parked();
+        let role = &self.handle.executor.driver;
+        if role.try_take_vacant() {
+            let reactor = &self.handle.reactor;
+            reactor.drive(&mut reactor.lock_driver(), Some(Duration::ZERO));
+            role.release(&*self.handle);
         }
     }
 
@@ -365,21 +357,30 @@ impl Worker {
             // Last searcher: a producer may have skipped waking anyone because of us.
             executor.notify_parked();
         }
+        // Whether this worker holds the driver role: kept across spurious wake-ups, given
+        // up when the worker leaves its sleep (`driver.rs`).
+        let role = &executor.driver;
+        let mut driving = false;
         while !self.handle.is_shutdown() {
             let watching = self.snapshot_peer_ticks();
-            let slept = self
-                .parker
-                .park_timeout(watching.then_some(STUCK_PEER_CHECK));
+            driving = driving || role.try_take();
+            self.parker
+                .park_timeout(watching.then_some(STUCK_PEER_CHECK), driving);
             if watching {
                 self.take_stuck_lifo_tasks();
             }
             if self.transition_from_parked() {
-                if slept == Slept::AsDriver {
-                    self.hand_off_driver();
+                if driving {
+                    role.release(&*self.handle);
+                } else {
+                    role.leave_sleep(self.index, &*self.handle);
                 }
                 self.notify_if_hoarding();
                 return;
             }
+        }
+        if driving {
+            role.release(&*self.handle);
         }
     }
 

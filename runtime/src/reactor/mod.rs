@@ -2,21 +2,25 @@
 //!
 //! # Ownership: who drives
 //!
-//! There is no reactor thread. A worker with nothing to run takes the *driver* lock and waits
+//! There is no reactor thread. A worker with nothing to run that holds the *driver role* waits
 //! in [`polling::Poller::wait`], with the earliest timer deadline as its timeout; when it
 //! returns it fires the due timers and dispatches the socket events, waking their tasks. Only
 //! one thread drives at a time; the others sleep on their condition variables. Busy workers
 //! also drive for a moment (a zero timeout) every `REACTOR_INTERVAL` ticks, so a runtime whose
-//! workers never idle still serves its sockets and timers. Nobody holds the driver lock while
-//! running user code, so a task that blocks its thread never takes the reactor down with it.
+//! workers never idle still serves its sockets and timers. Who holds the role, and whom to
+//! wake to take it when its holder leaves to run user code (which may block its thread for
+//! any time), is the executor's business: `executor/driver.rs`. The reactor only says whether
+//! anything is registered ([`Reactor::has_pending`]).
 //!
-//! # Why no timer is late
+//! # Why a driver is not late for an earlier timer
 //!
 //! The driver publishes how long it sleeps (`Sleep::Until`) under the timers lock, in the same
 //! critical section in which it read the earliest deadline. A task that inserts an earlier
 //! timer sees that, under the same lock, and wakes the poller with [`Reactor::notify`]. So
 //! either the driver saw the new timer before it slept, or the inserter saw it sleeping too
-//! long and woke it: no third case.
+//! long and woke it. That covers a driver asleep in the poller; a timer inserted while nobody
+//! drives is the driver role's case (`executor/driver.rs`): the inserter then tells a
+//! sleeping worker to take the role.
 //!
 //! # After shutdown
 //!
@@ -44,7 +48,7 @@ use std::sync::atomic::{
     AtomicBool, AtomicU64, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release},
 };
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -77,7 +81,7 @@ struct TimerState {
     sleep: Sleep,
 }
 
-/// What the thread holding the driver lock owns.
+/// What the holder of the driver role (`executor/driver.rs`) owns while it drives.
 #[derive(Debug)]
 pub(crate) struct Driver {
     /// The buffer the poller fills.
@@ -104,7 +108,7 @@ pub(crate) struct Reactor {
     /// The last timer bucket fired: a sleep whose bucket is not later has elapsed. Lets a
     /// woken sleep see that it is done without reading the clock or taking the timers lock.
     fired_through: AtomicU64,
-    /// Held by the thread that drives the poller.
+    /// The buffers of the thread that drives the poller: the holder of the driver role.
     driver: Mutex<Driver>,
     /// Set once, when the runtime shuts down: nobody will drive the poller again, so every
     /// operation on a source fails instead of waiting (see the module docs).
@@ -145,13 +149,10 @@ impl Reactor {
         })
     }
 
-    /// Takes the driver role if nobody holds it.
-    pub(crate) fn try_lock_driver(&self) -> Option<MutexGuard<'_, Driver>> {
-        match self.driver.try_lock() {
-            Ok(guard) => Some(guard),
-            Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
+    /// The driver's buffers, for the holder of the driver role (`executor/driver.rs`): only
+    /// it calls this, so the lock is never contended.
+    pub(crate) fn lock_driver(&self) -> MutexGuard<'_, Driver> {
+        lock(&self.driver)
     }
 
     /// Wakes the driver out of `Poller::wait` (or makes its next wait return at once).

@@ -313,8 +313,11 @@ impl<T: AsFd> Registered<T> {
     /// Whatever the OS poller reports, for example when the descriptor cannot be polled;
     /// an error of kind `Other` if the current runtime is shutting down.
     pub fn new(io: T) -> io::Result<Registered<T>> {
-        let reactor = crate::current::handle().reactor.clone();
+        let handle = crate::current::handle();
+        let reactor = handle.reactor.clone();
         let source = reactor.insert_source(&io)?;
+        // Somebody must poll it: tells a sleeping worker to drive if nobody does.
+        handle.executor.driver.registered(&*handle);
         Ok(Registered {
             source,
             reactor,
