@@ -7,9 +7,9 @@
 //! ```
 //! use std::time::Duration;
 //!
-//! goro_runtime::block_on(async {
-//!     let worker = goro_runtime::spawn(async {
-//!         goro_runtime::time::sleep(Duration::from_millis(5)).await;
+//! goro::block_on(async {
+//!     let worker = goro::spawn(async {
+//!         goro::time::sleep(Duration::from_millis(5)).await;
 //!         "done"
 //!     });
 //!     assert_eq!(worker.await.unwrap(), "done");

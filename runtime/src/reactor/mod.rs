@@ -10,13 +10,13 @@
 //! workers never idle still serves its sockets and timers. Who holds the role, and whom to
 //! wake to take it when its holder leaves to run user code (which may block its thread for
 //! any time), is the executor's business: `executor/driver.rs`. The reactor only says whether
-//! anything is registered ([`Reactor::has_pending`]).
+//! anything is registered (`Reactor::has_pending`).
 //!
 //! # Why a driver is not late for an earlier timer
 //!
 //! The driver publishes how long it sleeps (`Sleep::Until`) under the timers lock, in the same
 //! critical section in which it read the earliest deadline. A task that inserts an earlier
-//! timer sees that, under the same lock, and wakes the poller with [`Reactor::notify`]. So
+//! timer sees that, under the same lock, and wakes the poller with `Reactor::notify`. So
 //! either the driver saw the new timer before it slept, or the inserter saw it sleeping too
 //! long and woke it. That covers a driver asleep in the poller; a timer inserted while nobody
 //! drives is the driver role's case (`executor/driver.rs`): the inserter then tells a
@@ -26,11 +26,11 @@
 //!
 //! A socket may outlive its runtime (it was moved to another runtime's task, say). Nobody
 //! drives a dead runtime's poller, so a task waiting on it would wait for ever. Instead,
-//! [`Reactor::shutdown`] sets `shut_down` and then wakes every waiter of every source, each
+//! `Reactor::shutdown` sets `shut_down` and then wakes every waiter of every source, each
 //! under its source's lock; a source stores a waker only under that lock after checking the
 //! flag. So a waiter either stored its waker before the flag was set, and shutdown wakes it,
 //! or sees the flag: then every operation (and every new registration) returns
-//! [`shut_down_error`] at once.
+//! `shut_down_error` at once.
 //!
 //! # Modules
 //!

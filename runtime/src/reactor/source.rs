@@ -281,7 +281,7 @@ impl Source {
 /// use std::os::unix::net::UnixStream;
 /// use goro_runtime::reactor::{Interest, Registered};
 ///
-/// goro_runtime::block_on(async {
+/// goro::block_on(async {
 ///     let (a, mut b) = UnixStream::pair().unwrap();
 ///     a.set_nonblocking(true).unwrap();
 ///     let a = Registered::new(a).unwrap();
@@ -399,7 +399,7 @@ impl<T: AsFd> Registered<T> {
     /// use std::os::unix::net::UnixStream;
     /// use goro_runtime::reactor::{Interest, Registered};
     ///
-    /// goro_runtime::block_on(async {
+    /// goro::block_on(async {
     ///     let (a, mut b) = UnixStream::pair().unwrap();
     ///     a.set_nonblocking(true).unwrap();
     ///     let a = Registered::new(a).unwrap();
@@ -432,7 +432,7 @@ impl<T: AsFd> Registered<T> {
     /// use std::os::unix::net::UnixStream;
     /// use goro_runtime::reactor::{Interest, Registered};
     ///
-    /// goro_runtime::block_on(async {
+    /// goro::block_on(async {
     ///     let (a, mut b) = UnixStream::pair().unwrap();
     ///     a.set_nonblocking(true).unwrap();
     ///     let a = Registered::new(a).unwrap();
