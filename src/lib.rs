@@ -42,7 +42,8 @@
 //!
 //! - Tasks: [`spawn`], [`spawn_blocking`], [`yield_now`], [`block_on`], [`JoinHandle`],
 //!   [`TaskGroup`], [`num_tasks`]; named tasks and spawn options in [`task`]; a runtime of
-//!   your own with [`Builder`] and [`Runtime`].
+//!   your own with [`Builder`] and [`Runtime`]; what the runtime is doing with [`metrics`]
+//!   and [`worker_index`].
 //! - [`time`]: `sleep`, `timeout`, `interval`, `after`.
 //! - [`sync`]: channels ([`sync::chan`]) and [`select!`], `WaitGroup`, `Mutex`, `RwLock`,
 //!   `Semaphore`, `Once`, `OnceCell`, `Barrier`, `Notify`, `Context`.
@@ -74,8 +75,8 @@
 
 pub use goro_macros::{main, test};
 pub use goro_runtime::{
-    block_on, num_tasks, spawn, spawn_blocking, task, time, yield_now, Builder, JoinError,
-    JoinHandle, Runtime, TaskGroup, MAX_WORKERS,
+    block_on, metrics, num_tasks, spawn, spawn_blocking, task, time, worker_index, yield_now,
+    Builder, JoinError, JoinHandle, Metrics, Runtime, TaskGroup, WorkerMetrics, MAX_WORKERS,
 };
 pub use goro_sync::select;
 

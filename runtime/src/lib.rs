@@ -68,6 +68,7 @@ mod group;
 #[cfg(feature = "hyper")]
 pub mod hyper_rt;
 mod loom;
+mod metrics;
 mod park;
 pub mod reactor;
 mod registry;
@@ -80,5 +81,6 @@ pub use blocking::{DEFAULT_MAX_THREADS, KEEP_ALIVE};
 pub use builder::{Builder, MAXPROCS_ENV, MAX_WORKERS};
 pub use goro_sync::coop;
 pub use group::{TaskGroup, Wait};
+pub use metrics::{metrics, worker_index, Metrics, WorkerMetrics};
 pub use runtime::Runtime;
 pub use task::{num_tasks, spawn, spawn_blocking, yield_now, JoinError, JoinHandle, YieldNow};

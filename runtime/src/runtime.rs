@@ -103,6 +103,7 @@ impl Runtime {
                 lifo: executor::lifo::LifoSlot::new(),
                 tick: std::sync::atomic::AtomicU32::new(0),
                 unparker: parker.unparker(),
+                counters: Default::default(),
             });
             cores.push((Core::new(local, index), parker));
         }
@@ -189,6 +190,12 @@ impl Runtime {
     /// The number of blocking threads alive right now.
     pub fn blocking_threads(&self) -> usize {
         self.handle.blocking.num_threads()
+    }
+
+    /// This runtime's counters: tasks polled and stolen per worker, queue lengths, live tasks
+    /// (see [`Metrics`](crate::Metrics)).
+    pub fn metrics(&self) -> crate::Metrics {
+        crate::metrics::snapshot(&self.handle)
     }
 
     fn shutdown(&mut self) {

@@ -59,6 +59,8 @@ pub(crate) struct Remote {
     pub(crate) tick: std::sync::atomic::AtomicU32,
     /// Wakes the worker when it sleeps.
     pub(crate) unparker: Unparker,
+    /// Tasks polled and stolen, sleeps: written by the worker alone (see `metrics.rs`).
+    pub(crate) counters: crate::metrics::Counters,
 }
 
 /// The executor state shared by all workers of a runtime.

@@ -238,6 +238,11 @@ impl<T> Local<T> {
 }
 
 impl<T> Steal<T> {
+    /// The number of queued tasks right now.
+    pub(crate) fn len(&self) -> usize {
+        self.inner.len()
+    }
+
     /// Whether the queue looks empty right now.
     pub(crate) fn is_empty(&self) -> bool {
         self.inner.len() == 0

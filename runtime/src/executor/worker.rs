@@ -265,7 +265,10 @@ impl Worker {
         let n = executor.remotes.len();
         let start = core.next_rand() as usize % n;
         for i in (0..n).map(|i| (start + i) % n).filter(|&i| i != self.index) {
+            let before = core.queue.len();
             if let Some(task) = executor.remotes[i].steal.steal_into(&mut core.queue) {
+                let taken = core.queue.len().saturating_sub(before) + 1;
+                self.remote().counters.add_stolen(taken as u64);
                 return Some(task);
             }
         }
@@ -279,6 +282,7 @@ impl Worker {
         let mut lifo_polls = 0;
         loop {
             run_contained(task);
+            self.remote().counters.add_polled(1);
             let Some(next) = self.remote().lifo.take() else {
                 return;
             };
@@ -359,6 +363,7 @@ impl Worker {
         }
         // Whether this worker holds the driver role: kept across spurious wake-ups, given
         // up when the worker leaves its sleep (`driver.rs`).
+        self.remote().counters.add_parked();
         let role = &executor.driver;
         let mut driving = false;
         while !self.handle.is_shutdown() {
