@@ -20,7 +20,9 @@ fn polls_are_counted_per_worker() {
         let rt = runtime(2);
         let before: u64 = rt.metrics().workers.iter().map(|w| w.polled).sum();
         rt.block_on(async {
-            let tasks: Vec<_> = (0..500).map(|i| goro_runtime::spawn(async move { i })).collect();
+            let tasks: Vec<_> = (0..500)
+                .map(|i| goro_runtime::spawn(async move { i }))
+                .collect();
             for t in tasks {
                 t.await.unwrap();
             }
@@ -28,7 +30,11 @@ fn polls_are_counted_per_worker() {
         let m = rt.metrics();
         assert_eq!(m.workers.len(), 2);
         let polled: u64 = m.workers.iter().map(|w| w.polled).sum();
-        assert!(polled - before >= 500, "500 tasks, {} polls", polled - before);
+        assert!(
+            polled - before >= 500,
+            "500 tasks, {} polls",
+            polled - before
+        );
     });
 }
 
@@ -106,8 +112,13 @@ fn worker_index_is_some_on_a_worker_and_none_elsewhere() {
             }
             seen
         });
-        assert!(indexes.iter().all(|i| matches!(i, Some(i) if *i < 3)), "{indexes:?}");
-        let on_pool = rt.block_on(rt.spawn_blocking(goro_runtime::worker_index)).unwrap();
+        assert!(
+            indexes.iter().all(|i| matches!(i, Some(i) if *i < 3)),
+            "{indexes:?}"
+        );
+        let on_pool = rt
+            .block_on(rt.spawn_blocking(goro_runtime::worker_index))
+            .unwrap();
         assert_eq!(on_pool, None);
     });
 }
