@@ -77,7 +77,7 @@ async fn main() {
         *seen.entry(order).or_default() += 1;
     }
     let mut counts: Vec<_> = seen.into_iter().collect();
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|(_, runs)| std::cmp::Reverse(*runs));
     println!("over {RUNS} runs: {} distinct interleavings", counts.len());
     println!("task 2 took its first step before task 1 in {task2_first} of {RUNS} runs\n");
     let rows: Vec<Vec<String>> = counts
