@@ -118,7 +118,7 @@ impl Summary {
         let speedup = self.sum_of_times.as_secs_f64() / wall.as_secs_f64().max(1e-9);
         format!(
             "{} ok, {} failed, {} body bytes, wall time {:.1?}\n\
-             {connections} connections opened for {requests} requests (keep-alive reuse)\n\
+             {connections} connections opened for {requests} requests\n\
              sum of per-URL times {:.1?} vs wall time {:.1?}: {speedup:.1}x from concurrency",
             self.ok, self.failed, self.bytes, wall, self.sum_of_times, wall
         )
