@@ -495,6 +495,30 @@ fn garbage_a_short_body_and_silence_fail_that_url_only() {
 }
 
 #[test]
+fn connections_the_server_closed_after_a_response_are_not_reused() {
+    if !have(
+        "python3",
+        "connections_the_server_closed_after_a_response_are_not_reused",
+    ) {
+        return;
+    }
+    let server = Server::start(&["closing"]);
+    let urls: Vec<String> = (0..5).map(|i| server.url(&format!("/{i}"))).collect();
+    let mut args = vec!["-c", "1"];
+    args.extend(urls.iter().map(String::as_str));
+    let run = fetch(&args, None);
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    for url in &urls {
+        assert_eq!(run.result(url), ("200".into(), Some(3)));
+    }
+    let (connections, _) = run.summary_numbers();
+    assert_eq!(
+        connections, 5,
+        "one connection per request: the server closes each"
+    );
+}
+
+#[test]
 fn bad_urls_unknown_hosts_and_refused_connections_fail_clearly() {
     if !have(
         "python3",

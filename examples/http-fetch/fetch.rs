@@ -203,10 +203,14 @@ impl Fetcher {
         }
     }
 
-    /// Sends one request for `url` on a pooled connection or a new one. A pooled connection
-    /// the server closed while it sat idle fails before any response: the request is then
-    /// sent once more on a new connection (requests carry no body, and only methods that
-    /// may be repeated are).
+    /// Sends one request for `url` on a pooled connection or a new one.
+    ///
+    /// A server may close an idle keep-alive connection at any moment, and the request sent
+    /// on it then fails before any response: hyper reports the connection closed, the message
+    /// incomplete, or the reset the server's kernel answered with. So a request that failed
+    /// on a reused connection with no response byte parsed is sent once more, on a new
+    /// connection, if its method may be repeated (as Go's `net/http` does; requests here
+    /// carry no body). A parse error means the server did answer: no retry.
     async fn send(
         &self,
         url: &Url,
@@ -217,13 +221,10 @@ impl Fetcher {
             self.requests.fetch_add(1, Ordering::Relaxed);
             match conn.sender.send_request(request(url, method)).await {
                 Ok(res) => return Ok((res, conn)),
-                Err(e)
-                    if !(method.is_idempotent()
-                        && (e.is_canceled() || e.is_incomplete_message())) =>
-                {
+                Err(e) if !method.is_idempotent() || e.is_parse() || e.is_user() => {
                     return Err(FetchError::Http(e));
                 }
-                Err(_) => {}
+                Err(_) => {} // the server closed it while it sat idle
             }
         }
         let mut conn = self.connect(url, key).await?;

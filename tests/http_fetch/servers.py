@@ -13,6 +13,9 @@ serves until it is killed. Modes:
     garbage             answers every request with bytes that are not HTTP
     silent              accepts, reads the request, never answers
     short               promises Content-Length: 100 and sends 10 bytes, then closes
+    closing             answers one request per connection with a complete HTTP/1.1
+                        response that does not say "Connection: close", and closes the
+                        connection 0.2 s later without reading more
     tls CERT KEY DIR    the files server over TLS with CERT and KEY
 """
 
@@ -22,6 +25,7 @@ import socket
 import ssl
 import sys
 import threading
+import time
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
@@ -161,6 +165,15 @@ def short(conn):
     conn.close()
 
 
+def closing(conn):
+    read_head(conn)
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbye")
+    # Close a moment later, as a server's idle timeout would: the client has usually sent
+    # its next request on this connection by then.
+    time.sleep(0.2)
+    conn.close()
+
+
 def main():
     mode = sys.argv[1]
     if mode == "files":
@@ -173,6 +186,8 @@ def main():
         raw_server(silent)
     elif mode == "short":
         raw_server(short)
+    elif mode == "closing":
+        raw_server(closing)
     elif mode == "tls":
         http_server(Quiet, directory=sys.argv[4], tls=(sys.argv[2], sys.argv[3]))
     else:
