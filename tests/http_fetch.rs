@@ -5,7 +5,8 @@
 //!
 //! The example is built once, by cargo, at the first test that needs it (a no-op when
 //! `cargo test` has already built it). A case whose tool (python3, openssl) is missing says
-//! so and passes; CI installs both, so it never skips there.
+//! so and passes; CI installs both and sets `GORO_TEST_REQUIRE_TOOLS`, which turns a skip into
+//! a failure.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,9 @@ const RUN_DEADLINE: Duration = Duration::from_secs(120);
 
 /// How long a python server may take to print its port.
 const SERVER_START_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Set (to anything) to fail, instead of skip, a case whose tool is missing.
+const REQUIRE_TOOLS_ENV: &str = "GORO_TEST_REQUIRE_TOOLS";
 
 /// The fetcher's executable, built by cargo on first use (in the profile of this test).
 fn fetcher() -> &'static Path {
@@ -158,6 +162,10 @@ fn have(tool: &str, test: &str) -> bool {
     // python3 knows `--version`, openssl `version`.
     let ok = runs("--version") || runs("version");
     if !ok {
+        // CI installs the tools and sets this, so a case can never skip there unseen.
+        if std::env::var_os(REQUIRE_TOOLS_ENV).is_some() {
+            panic!("{test}: `{tool}` not found, and {REQUIRE_TOOLS_ENV} is set");
+        }
         eprintln!("SKIPPED {test}: `{tool}` not found (CI installs it: apt-get install -y {tool})");
     }
     ok

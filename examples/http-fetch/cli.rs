@@ -69,7 +69,8 @@ fn parse_concurrency(s: &str) -> Result<usize, String> {
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
     let secs: f64 = s.parse().map_err(|e| format!("{e}"))?;
-    if !(secs > 0.0) {
+    // NaN is neither more nor less than 0: `is_nan` turns it away too.
+    if secs.is_nan() || secs <= 0.0 {
         return Err("must be more than 0".into());
     }
     Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
