@@ -471,6 +471,9 @@ mod tests {
         assert!(matches!(parse("ftp://h/"), Err(FetchError::Scheme(_))));
         assert!(matches!(parse("mailto:x@y"), Err(FetchError::Scheme(_))));
         assert!(parse("http://[::1]:8080/").is_ok());
+        // International host names become their ASCII form, for DNS, Host and SNI.
+        let url = parse("http://bücher.example/").unwrap();
+        assert_eq!(url.host_str(), Some("xn--bcher-kva.example"));
     }
 
     #[test]
