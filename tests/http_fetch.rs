@@ -561,6 +561,13 @@ fn bad_urls_unknown_hosts_and_refused_connections_fail_clearly() {
 }
 
 #[test]
+fn a_huge_concurrency_limit_is_fine() {
+    let run = fetch(&["-c", &usize::MAX.to_string(), "not-a-url"], None);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.line("not-a-url").contains("malformed URL"));
+}
+
+#[test]
 fn usage_errors_exit_with_2() {
     let missing = "/nonexistent/goro-http-fetch-list";
     for args in [

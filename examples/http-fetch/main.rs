@@ -56,6 +56,10 @@ use cli::Args;
 use fetch::Fetcher;
 use output::{Outcome, Summary, UniqueNames};
 
+/// Results that may wait for the printer: enough that fetches rarely wait for it, and a
+/// fixed size whatever `-c` is (a channel allocates its buffer up front).
+const RESULT_QUEUE: usize = 64;
+
 /// The exit code of a usage error (clap's own, for bad options, is the same).
 const USAGE_ERROR: u8 = 2;
 
@@ -126,7 +130,7 @@ async fn fetch_all(
     let targets = save_targets(&urls, output_dir.as_deref());
     let group = TaskGroup::<Infallible>::with_limit(concurrency);
     // Bounded: a printer that falls behind slows the fetches instead of queueing lines.
-    let (tx, rx) = chan::bounded::<Outcome>(concurrency);
+    let (tx, rx) = chan::bounded::<Outcome>(RESULT_QUEUE.min(concurrency));
     for (url, target) in urls.into_iter().zip(targets) {
         let (tx, fetcher) = (tx.clone(), fetcher.clone());
         group.spawn(async move {
