@@ -556,9 +556,14 @@ fn bad_urls_unknown_hosts_and_refused_connections_fail_clearly() {
     assert!(run
         .line("ftp://127.0.0.1/x")
         .contains("unsupported scheme \"ftp\""));
-    assert!(run
-        .line(unknown)
-        .contains("connect to no-such-host.invalid:80"));
+    // The resolver says "no such name" at once; one that cannot reach its DNS server may
+    // wait past the timeout instead: either way that URL alone fails, with a reason.
+    let line = run.line(unknown);
+    assert!(
+        line.starts_with("ERR")
+            && (line.contains("connect to no-such-host.invalid:80") || line.contains("timed out")),
+        "{line}"
+    );
     assert!(
         run.line(&refused).to_lowercase().contains("refused"),
         "{}",
