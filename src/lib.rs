@@ -208,6 +208,10 @@ pub mod hyper {
     //! .unwrap();
     //! ```
     //!
+    //! The example `http-fetch` (`examples/http-fetch/`) is a whole client on this: a
+    //! keep-alive pool, redirects, HTTPS through futures-rustls wrapped in
+    //! [`Io::with_zero_fill`], a deadline per request, many requests at once.
+    //!
     //! # Reads without zeroing
     //!
     //! hyper reads into a buffer that may be uninitialised. [`Io::new`] takes goro's streams
