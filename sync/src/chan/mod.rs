@@ -141,7 +141,8 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
-use std::sync::{Arc, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 use std::task::{Context, Poll};
 
 use futures_lite::Stream;
@@ -202,10 +203,7 @@ fn channel<T>(cap: Option<usize>) -> (Sender<T>, Receiver<T>) {
         state: Mutex::new(State::new(cap)),
     });
     let sender = Sender { chan: chan.clone() };
-    let receiver = Receiver {
-        chan,
-        stream: Op::new(),
-    };
+    let receiver = Receiver::new(chan);
     (sender, receiver)
 }
 
@@ -460,10 +458,36 @@ pub struct Receiver<T> {
     /// The channel.
     chan: Arc<Chan<T>>,
     /// The receive in progress through the `Stream` impl, which has nowhere else to live.
-    stream: Op,
+    /// `poll_next` reaches it through `&mut self` (no locking); the `&self` methods that
+    /// reclaim an abandoned one lock it.
+    stream: StdMutex<Op>,
+    /// Whether `stream` has a waiter in the channel, so that reclaiming costs one load when
+    /// there is nothing to reclaim. Written by `poll_next` and `reclaim_stream` only, with the
+    /// receiver borrowed mutably or locked: `Relaxed` is enough.
+    stream_queued: AtomicBool,
 }
 
 impl<T> Receiver<T> {
+    fn new(chan: Arc<Chan<T>>) -> Self {
+        Receiver {
+            chan,
+            stream: StdMutex::new(Op::new_stream()),
+            stream_queued: AtomicBool::new(false),
+        }
+    }
+
+    /// Withdraws the stream's receive, putting back any value it was handed, if a `next()`
+    /// that was not polled to completion left it queued. A `next()` future borrows the
+    /// receiver mutably, so while a `&self` method runs none is in progress: a queued stream
+    /// receive has been abandoned.
+    fn reclaim_stream(&self) {
+        if self.stream_queued.load(Relaxed) {
+            let mut op = self.stream.lock().unwrap_or_else(PoisonError::into_inner);
+            op.cancel_recv(&self.chan);
+            self.stream_queued.store(false, Relaxed);
+        }
+    }
+
     /// Receives the next value, waiting while none is available. `None` once the channel is
     /// closed and every queued value has been received.
     ///
@@ -481,8 +505,12 @@ impl<T> Receiver<T> {
     ///
     /// # Cancel safety
     ///
-    /// See [`Recv`]: dropping the future loses no value.
+    /// Cancel-safe: dropping the future loses no value. A value a sender had already handed
+    /// to it goes back to the front of the channel, for the next receiver (see [`Recv`]).
+    /// Wrapped in a goro combinator that cancels it (a [`select!`](crate::select!) arm not
+    /// chosen, `goro::time::timeout` that elapsed), it also consumed nothing.
     pub fn recv(&self) -> Recv<'_, T> {
+        self.reclaim_stream();
         Recv::new(self)
     }
 
@@ -502,6 +530,7 @@ impl<T> Receiver<T> {
     /// [`TryRecvError::Empty`] if a receive would have to wait, [`TryRecvError::Closed`] if the
     /// channel is closed and drained.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.reclaim_stream();
         self.chan.with(|state, wakeups| state.recv_now(wakeups))
     }
 
@@ -583,16 +612,17 @@ impl<T> Receiver<T> {
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
         self.chan.lock().receivers += 1;
-        Receiver {
-            chan: self.chan.clone(),
-            stream: Op::new(),
-        }
+        Receiver::new(self.chan.clone())
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.stream.cancel_recv(&self.chan);
+        let stream = self
+            .stream
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        stream.cancel_recv(&self.chan);
         let dropped: VecDeque<T> = self.chan.with(|state, wakeups| {
             state.receivers -= 1;
             if state.receivers == 0 {
@@ -605,12 +635,45 @@ impl<T> Drop for Receiver<T> {
     }
 }
 
+/// The values, ending when the channel is closed and drained.
+///
+/// # Cancel safety
+///
+/// Cancel-safe: a `next()` (or `poll_next`) that is dropped before it completes loses no
+/// value. While polled on its own, the stream's receive is never handed a value: a sender that
+/// finds it waiting puts the value in the channel (past the capacity if need be) and wakes it,
+/// so a value sent then is there for the next `next()`, `recv()` or `try_recv()` of any
+/// receiver. As a [`select!`](crate::select!) arm it commits with the select like any other
+/// arm: an arm not chosen received nothing, and if the select is dropped after choosing it but
+/// before taking the value, the value goes back to the channel the next time this receiver is
+/// used ([`recv`](Receiver::recv), [`try_recv`](Receiver::try_recv), `next()`) or dropped.
+///
+/// ```
+/// use std::future::Future;
+/// use futures_lite::StreamExt;
+/// use goro_sync::chan;
+///
+/// let (tx, mut rx) = chan::bounded(0);
+/// {
+///     let mut next = rx.next();
+///     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+///     assert!(std::pin::Pin::new(&mut next).poll(&mut cx).is_pending());
+///     tx.try_send(1).unwrap(); // the stream was waiting: the send completes
+/// } // ...and its `next()` is dropped without taking the value
+/// assert_eq!(rx.try_recv(), Ok(1));
+/// ```
 impl<T> Stream for Receiver<T> {
     type Item = T;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        this.stream.poll_recv(&this.chan, cx)
+        let op = this
+            .stream
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        let poll = op.poll_recv(&this.chan, cx);
+        *this.stream_queued.get_mut() = op.is_queued();
+        poll
     }
 }
 
