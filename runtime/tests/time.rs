@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -203,6 +204,148 @@ fn after_works_as_a_select_arm() {
             }
             sender.abort();
             assert_eq!(got, vec![0, 1, 2]);
+        });
+    });
+}
+
+/// Sends `values` values through `timeout(d, tx.send(v))`, retrying each on `Elapsed`, while
+/// receivers race for them (parked in `recv`, and spinning on `try_recv`). Returns how often
+/// each value was received.
+fn send_with_timeout_retries(cap: usize, values: usize, d: Duration) -> Vec<usize> {
+    let rt = runtime(2);
+    let (tx, rx) = goro_sync::chan::bounded::<usize>(cap);
+    let counts: Arc<Vec<AtomicUsize>> =
+        Arc::new((0..values).map(|_| AtomicUsize::new(0)).collect());
+    let mut receivers = Vec::new();
+    for r in 0..3 {
+        let rx = rx.clone();
+        let counts = counts.clone();
+        receivers.push(rt.spawn(async move {
+            loop {
+                let got = if r == 0 {
+                    rx.recv().await
+                } else {
+                    match rx.try_recv() {
+                        Ok(v) => Some(v),
+                        Err(e) if e.is_closed() => None,
+                        Err(_) => {
+                            goro_runtime::yield_now().await;
+                            continue;
+                        }
+                    }
+                };
+                let Some(v) = got else { return };
+                counts[v].fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    drop(rx);
+    let senders: Vec<_> = (0..2)
+        .map(|s| {
+            let tx = tx.clone();
+            rt.spawn(async move {
+                for v in (s..values).step_by(2) {
+                    loop {
+                        match timeout(d, tx.send(v)).await {
+                            Ok(sent) => break sent.expect("the channel stays open"),
+                            // Not sent: send it again (after letting the others run).
+                            Err(_elapsed) => goro_runtime::yield_now().await,
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    rt.block_on(async {
+        for s in senders {
+            s.await.unwrap();
+        }
+        for r in receivers {
+            r.await.unwrap();
+        }
+    });
+    counts.iter().map(|c| c.load(Ordering::Relaxed)).collect()
+}
+
+#[test]
+fn a_send_that_timed_out_was_not_sent() {
+    // Before `timeout` committed like a select, every configuration here duplicated values
+    // (a receiver took a waiting send's value just before the timeout dropped it as unsent).
+    watchdog(240, || {
+        let mut wrong = Vec::new();
+        for round in 0..4 {
+            for cap in [0, 1, 7] {
+                for (d, values) in [(Duration::ZERO, 20_000), (Duration::from_micros(50), 1_000)] {
+                    let counts = send_with_timeout_retries(cap, values, d);
+                    let bad: Vec<_> = counts
+                        .iter()
+                        .enumerate()
+                        .filter(|&(_, &n)| n != 1)
+                        .map(|(v, &n)| (v, n))
+                        .collect();
+                    if !bad.is_empty() {
+                        wrong.push(format!(
+                            "round {round}, capacity {cap}, timeout {d:?}: {} values received \
+                             other than once, e.g. (value, times) {:?}",
+                            bad.len(),
+                            &bad[..bad.len().min(3)]
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    });
+}
+
+#[test]
+fn a_timeout_that_elapsed_leaves_no_send_behind() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        rt.block_on(async {
+            let (tx, rx) = goro_sync::chan::bounded::<u32>(0);
+            let mut send = std::pin::pin!(timeout(Duration::from_millis(5), tx.send(1)));
+            let out = std::future::poll_fn(|cx| send.as_mut().poll(cx)).await;
+            assert!(out.is_err(), "nobody received: the send timed out");
+            // The future is not dropped yet, but it reported the value as not sent: no
+            // receiver may take it now.
+            assert_eq!(rx.try_recv(), Err(goro_sync::chan::TryRecvError::Empty));
+        });
+    });
+}
+
+#[test]
+fn a_recv_that_timed_out_consumed_nothing() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        rt.block_on(async {
+            let (tx, rx) = goro_sync::chan::bounded::<u32>(0);
+            let mut recv = std::pin::pin!(timeout(Duration::from_millis(5), rx.recv()));
+            let out = std::future::poll_fn(|cx| recv.as_mut().poll(cx)).await;
+            assert!(out.is_err(), "nobody sent: the receive timed out");
+            assert_eq!(tx.try_send(2), Err(goro_sync::chan::TrySendError::Full(2)));
+        });
+    });
+}
+
+#[test]
+fn a_send_taken_before_the_deadline_is_reported_sent() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        rt.block_on(async {
+            let (tx, rx) = goro_sync::chan::bounded::<u32>(0);
+            let mut send = std::pin::pin!(timeout(Duration::from_millis(20), tx.send(1)));
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            assert!(send.as_mut().poll(&mut cx).is_pending());
+            // A receiver takes the waiting send's value (Go's rendezvous)...
+            assert_eq!(rx.try_recv(), Ok(1));
+            sleep(Duration::from_millis(40)).await;
+            // ...so, although the deadline has passed, the send is reported done.
+            assert_eq!(
+                send.as_mut().poll(&mut cx),
+                std::task::Poll::Ready(Ok(Ok(())))
+            );
         });
     });
 }
