@@ -44,9 +44,16 @@
 //! waker or drops a `T`.
 //!
 //! **Who may take a waiter.** A waiter belongs either to a *plain* operation (a `send().await`,
-//! a `recv().await`, the stream) or to an arm of a `select!`. A plain operation only ever
-//! changes its mind under the channel lock, so while its waiter is queued, any counterpart may
-//! take it. A select's arms, though, sit in several channels at once, and at most one of them
+//! a `recv().await`, the stream) or to an arm of a `select!` (or of
+//! [`cancel::until`](crate::cancel::until), a two-arm select that `timeout` is built on). A
+//! plain operation only ever changes its mind under the channel lock, so while its waiter is
+//! queued, any counterpart may take it — Go's rendezvous, which is also why a plain send
+//! dropped by foreign code may have been delivered just before (see
+//! [`Sender::send`](Sender::send#cancel-safety)). The receiver's stream is the exception: its
+//! operation outlives the `next()` futures that poll it, and one of those may be dropped
+//! without a word, so it is never handed a value; a sender that finds it wakes it, puts the
+//! value at the front of the buffer, where any receiver gets it, and looks on for a receiver
+//! that can take the value directly. A select's arms, though, sit in several channels at once, and at most one of them
 //! may take effect: they share a *token* (kept in `select.rs`) that is
 //! `IDLE` while the select waits, `POLLING` while its task runs a pass over its arms (plus a
 //! `DIRTY` bit), and finally `CLAIMED(arm)`. A counterpart may take a select's waiter only by
@@ -56,7 +63,8 @@
 //! **An operation, under the lock:**
 //!
 //! 1. If a counterpart took our waiter (it carries the value, or the send was taken), complete.
-//! 2. Otherwise try to complete now. A send goes, in order, to the first waiting receiver that
+//!    (A woken stream waiter carries nothing: it goes on to step 2.)
+//! 2. Otherwise (a plain operation takes its unit of budget here) try to complete now. A send goes, in order, to the first waiting receiver that
 //!    can be claimed (only when the buffer is empty, or it would overtake older values), into
 //!    the buffer if it has room, or back to the caller if the channel is closed. A receive takes
 //!    the oldest buffered value (then moves the first claimable waiting sender's value into the
@@ -127,16 +135,19 @@
 //! sender waiting at the moment of close gets its value back. After close nobody waits.
 //!
 //! **Budget.** A plain operation takes a unit of the task's [`coop`](crate::coop) budget on
-//! every poll, before looking at the channel (returning `Pending`, after waking itself, when it
-//! is spent); a
-//! select takes one unit per poll on behalf of all its arms, so that a spent budget can never
-//! make a ready arm look not ready and send a select to its `default`.
+//! every poll that does work, under the lock after step 1 (returning `Pending`, with its task
+//! woken once the lock is released, when it is spent): collecting what a counterpart handed
+//! over is free, so a spent budget never holds back an operation that already took effect —
+//! `cancel::until` relies on that to report it. A select (and `until`) takes one unit per poll
+//! on behalf of all its arms, so that a spent budget can never make a ready arm look not ready
+//! and send a select to its `default`.
 //!
 //! # Files
 //!
 //! `mod.rs` (this file: the handles), `ops.rs` (the `Send`/`Recv` futures and the per-poll
 //! steps), `state.rs` (the state and the hand-over moves), `waiters.rs` (the waiter queue),
-//! `errors.rs`, `loom.rs` (the loom switch).
+//! `errors.rs`, `loom.rs` (the loom switch). The commit token lives in `select.rs`, and
+//! `cancel.rs` uses it for [`cancel::until`](crate::cancel::until).
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -280,7 +291,40 @@ impl<T> Sender<T> {
     ///
     /// # Cancel safety
     ///
-    /// See [`Send`]: a send dropped before completing did not happen.
+    /// goro keeps Go's rendezvous: while the send waits, a receiver may take its value at any
+    /// moment, a non-blocking one ([`try_recv`](Receiver::try_recv), a
+    /// [`select!`](crate::select!) with `default`) included. So:
+    ///
+    /// - Cancelled by a goro combinator — a `select!` arm not chosen, `goro::time::timeout`
+    ///   returning `Elapsed`, [`cancel::until`](crate::cancel::until) returning `Err` — the
+    ///   send did not happen: the value is dropped with the future, and sending it again
+    ///   cannot duplicate it. These commit through a token that a receiver must win before it
+    ///   may take the value, and if one did, they report the send done instead.
+    /// - Dropped by code that does not take part in that commit (futures-lite's `race`, a
+    ///   hand-written select, an aborted task, a future simply dropped after it returned
+    ///   `Pending`): the value may have been delivered just before the drop, and then it was;
+    ///   otherwise it is dropped with the future. Nothing is lost or duplicated inside the
+    ///   channel, but the caller cannot tell which happened: do not retry such a send, or use
+    ///   `timeout` or `select!`.
+    ///
+    /// Once the future has completed, the value was delivered. (tokio's channels take the
+    /// other side: a value moves only inside the sender's own poll, so a dropped send never
+    /// delivered anything, but a receiver can never take a waiting sender's value without
+    /// waiting for that sender to run again, and Go's non-blocking receive from a waiting
+    /// sender is lost.)
+    ///
+    /// ```
+    /// use futures_lite::future;
+    /// use goro_sync::chan;
+    ///
+    /// let (tx, rx) = chan::bounded(0);
+    /// let mut send = Box::pin(tx.send(1));
+    /// let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// assert!(send.as_mut().poll(&mut cx).is_pending()); // waiting for a receiver
+    /// assert_eq!(rx.try_recv(), Ok(1)); // a non-blocking receive takes it
+    /// drop(send); // dropped unpolled: the value was delivered all the same
+    /// # use std::future::Future;
+    /// ```
     pub fn send(&self, value: T) -> Send<'_, T> {
         Send::new(self, value)
     }
@@ -359,7 +403,8 @@ impl<T> Sender<T> {
     }
 
     /// The number of values queued in the buffer (0 on an unbuffered channel, as Go's `len`,
-    /// except for a moment after a dropped receive put back a value it had been handed).
+    /// except for a moment after a dropped receive put back a value it had been handed, or a
+    /// sender left one for a waiting stream).
     ///
     /// ```
     /// let (tx, _rx) = goro_sync::chan::bounded(4);

@@ -305,9 +305,12 @@ fn proceed(binding: &Binding, cx: &Context<'_>, wakeups: &mut Wakeups) -> bool {
 ///
 /// # Cancel safety
 ///
-/// Dropping the future before it completes withdraws the send: the value was not delivered
-/// and is dropped with the future. Once the future has completed, the value was delivered.
-/// (As a `select!` arm that was not chosen, the send never happens.)
+/// Dropping the future before it completes withdraws the send; a value not yet taken is
+/// dropped with the future. A receiver may take the value of a waiting send at any moment
+/// (Go's rendezvous), so a send dropped by code outside goro's commit protocol may have been
+/// delivered just before; cancelled by `select!`, `timeout` or
+/// [`cancel::until`](crate::cancel::until), it was not. See
+/// [`Sender::send`](super::Sender::send#cancel-safety).
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Send<'a, T> {
     /// The sender the value goes through.
