@@ -25,7 +25,10 @@
 //! - Polled inside an arm of a `select!` that is mid-pass, it makes no commit of its own: the
 //!   operations of `future` commit through that select's token, so that an outer `select!`
 //!   stays exact for a `until(tx.send(v), stop)` arm. `Err` then ends that arm, and the
-//!   select commits it (or the arm goes on, having dropped `future` already).
+//!   select commits it (or the arm goes on, having dropped `future` already). The operations
+//!   of `stop` share that arm, so one of them may be taken and `future` still complete: a
+//!   receive in `stop` then puts its value back when dropped (nothing is lost), but a send in
+//!   `stop` would have been delivered. Stop with receives, timers or flags.
 //!
 //! Either way, when `stop` wins, `future` is dropped before `Err` is returned, so its waiters
 //! leave their channels at once.
@@ -71,6 +74,7 @@ pub fn until<F: Future, S: Future>(future: F, stop: S) -> Until<F, S> {
         stop,
         token: Token::new(),
         done: false,
+        nested: false,
     }
 }
 
@@ -100,6 +104,9 @@ pin_project_lite::pin_project! {
         token: Arc<Token>,
         // Whether the output was returned.
         done: bool,
+        // Whether it was polled inside an arm of a select mid-pass, binding the operations of
+        // both futures to that select's token: they are then never moved to our own.
+        nested: bool,
     }
 
     impl<F, S> PinnedDrop for Until<F, S> {
@@ -118,8 +125,13 @@ impl<F: Future, S: Future> Future for Until<F, S> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         assert!(!*this.done, "`Until` polled after it completed");
-        let in_select = select::current_arm().is_some_and(|(t, _)| t.claimed_arm().is_none());
-        let poll = if in_select {
+        if select::current_arm().is_some_and(|(t, _)| t.claimed_arm().is_none()) {
+            *this.nested = true;
+        }
+        let poll = if *this.nested {
+            // In a select mid-pass, or after it chose our arm (through our `Ready`, or a
+            // counterpart that took one of our operations): its token decided, ours would
+            // let an operation taken under the other start afresh.
             poll_in_order(this.future.as_mut(), this.stop.as_mut(), cx)
         } else {
             poll_committing(this.future.as_mut(), this.stop.as_mut(), this.token, cx)
