@@ -49,7 +49,7 @@
 //! plain operation only ever changes its mind under the channel lock, so while its waiter is
 //! queued, any counterpart may take it — Go's rendezvous, which is also why a plain send
 //! dropped by foreign code may have been delivered just before (see
-//! [`Sender::send`](Sender::send#cancel-safety)). The receiver's stream is the exception: its
+//! [`Sender::send`](Sender::send)). The receiver's stream is the exception: its
 //! operation outlives the `next()` futures that poll it, and one of those may be dropped
 //! without a word, so it is never handed a value; a sender that finds it wakes it, puts the
 //! value at the front of the buffer, where any receiver gets it, and looks on for a receiver
@@ -128,6 +128,18 @@
 //! in theory, but the higher select must then spin until the lower one ends its pass, also
 //! while that one's thread is descheduled; an earlier version did this, loom reported the spin
 //! at once, and on a loaded machine it would burn a worker.
+//!
+//! **Streams.** A sender that passes waiting streams wakes every one of them (unlinked, marked
+//! handed with no value) and goes on to the first receiver it can claim; only if there is none
+//! does the value go to the front of the buffer. So a value left in the buffer for streams has
+//! woken every stream that might take it, and no plain receiver or idle select was waiting
+//! behind them (it would have been handed the value): the usual rule, "a receiver only waits
+//! while the buffer is empty", still holds for everyone but select arms skipped mid-pass,
+//! which look again anyway. A woken stream whose `next()` was dropped never takes the value;
+//! any other receive does, as from a buffered channel. A stream bound to a select arm is an
+//! arm like any other; the value a counterpart hands it stays in the receiver's stream
+//! operation until the stream, `recv`, `try_recv` or the receiver's drop collects it or puts
+//! it back.
 //!
 //! **Close.** `close` (or the last sender or receiver going away) sets the flag and unlinks and
 //! wakes every waiter, claiming nothing: each woken future, or select pass, sees the channel

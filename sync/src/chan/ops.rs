@@ -310,7 +310,7 @@ fn proceed(binding: &Binding, cx: &Context<'_>, wakeups: &mut Wakeups) -> bool {
 /// (Go's rendezvous), so a send dropped by code outside goro's commit protocol may have been
 /// delivered just before; cancelled by `select!`, `timeout` or
 /// [`cancel::until`](crate::cancel::until), it was not. See
-/// [`Sender::send`](super::Sender::send#cancel-safety).
+/// [`Sender::send`](super::Sender::send).
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Send<'a, T> {
     /// The sender the value goes through.
