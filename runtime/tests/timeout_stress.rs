@@ -110,3 +110,60 @@ fn a_send_that_timed_out_was_not_sent() {
         assert!(wrong.is_empty(), "{wrong:#?}");
     });
 }
+
+/// Set in the child process that runs a scenario which used to hang.
+const CHILD_ENV: &str = "GORO_TIMEOUT_STRESS_CHILD";
+
+/// Runs the test `name` of this binary in a child process with [`CHILD_ENV`] set, killing it
+/// if it has not finished after `secs` seconds. Panics unless the child passed in time.
+fn in_child_process(name: &str, secs: u64) {
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, "1")
+        .spawn()
+        .expect("re-run this test binary");
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(
+                status.success(),
+                "the child running {name} failed: {status}"
+            );
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap(); // our own child, by its handle
+            let _ = child.wait();
+            panic!("{name} still running after {secs} s: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A retry loop on a zero timeout, with no other await, next to its receiver on one worker:
+/// each timed-out attempt must still let the receiver run. (A spent budget used to make the
+/// send return at once, the zero timeout `Elapsed`, and the loop spin in one poll for ever.)
+#[test]
+fn a_zero_timeout_retry_loop_lets_its_receiver_run() {
+    if std::env::var_os(CHILD_ENV).is_none() {
+        return in_child_process("a_zero_timeout_retry_loop_lets_its_receiver_run", 30);
+    }
+    let rt = runtime(1);
+    let (tx, rx) = goro_sync::chan::bounded::<u32>(0);
+    let sender = rt.spawn(async move {
+        for v in 0..100 {
+            while timeout(Duration::ZERO, tx.send(v)).await.is_err() {}
+        }
+    });
+    let receiver = rt.spawn(async move {
+        let mut got = Vec::new();
+        while let Some(v) = rx.recv().await {
+            got.push(v);
+        }
+        got
+    });
+    rt.block_on(async {
+        sender.await.unwrap();
+        assert_eq!(receiver.await.unwrap(), (0..100).collect::<Vec<_>>());
+    });
+}
