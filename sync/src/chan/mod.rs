@@ -138,8 +138,8 @@
 //! which look again anyway. A woken stream whose `next()` was dropped never takes the value;
 //! any other receive does, as from a buffered channel. A stream bound to a select arm is an
 //! arm like any other; the value a counterpart hands it stays in the receiver's stream
-//! operation until the stream, `recv`, `try_recv` or the receiver's drop collects it or puts
-//! it back.
+//! operation until the stream, `try_recv` or the receiver's drop collects it or puts it back
+//! (`recv` does not look: see `Receiver::reclaim_stream`).
 //!
 //! **Close.** `close` (or the last sender or receiver going away) sets the flag and unlinks and
 //! wakes every waiter, claiming nothing: each woken future, or select pass, sees the channel
@@ -537,12 +537,25 @@ impl<T> Receiver<T> {
     /// that was not polled to completion left it queued. A `next()` future borrows the
     /// receiver mutably, so while a `&self` method runs none is in progress: a queued stream
     /// receive has been abandoned.
+    ///
+    /// `try_recv` calls it, `recv` does not: any check on the path of `recv`, even this one
+    /// load, cost a single-worker ping-pong 10-15% (measured), for a value that can only be
+    /// stranded this way by a select dropped between choosing a stream arm and collecting.
+    #[inline]
     fn reclaim_stream(&self) {
         if self.stream_queued.load(Relaxed) {
-            let mut op = self.stream.lock().unwrap_or_else(PoisonError::into_inner);
-            op.cancel_recv(&self.chan);
-            self.stream_queued.store(false, Relaxed);
+            self.reclaim_queued_stream();
         }
+    }
+
+    /// [`reclaim_stream`](Self::reclaim_stream)'s rare half, kept out of line so that the
+    /// common receive stays as small as it was.
+    #[cold]
+    #[inline(never)]
+    fn reclaim_queued_stream(&self) {
+        let mut op = self.stream.lock().unwrap_or_else(PoisonError::into_inner);
+        op.cancel_recv(&self.chan);
+        self.stream_queued.store(false, Relaxed);
     }
 
     /// Receives the next value, waiting while none is available. `None` once the channel is
@@ -567,7 +580,6 @@ impl<T> Receiver<T> {
     /// Wrapped in a goro combinator that cancels it (a [`select!`](crate::select!) arm not
     /// chosen, `goro::time::timeout` that elapsed), it also consumed nothing.
     pub fn recv(&self) -> Recv<'_, T> {
-        self.reclaim_stream();
         Recv::new(self)
     }
 
@@ -702,8 +714,10 @@ impl<T> Drop for Receiver<T> {
 /// so a value sent then is there for the next `next()`, `recv()` or `try_recv()` of any
 /// receiver. As a [`select!`](crate::select!) arm it commits with the select like any other
 /// arm: an arm not chosen received nothing, and if the select is dropped after choosing it but
-/// before taking the value, the value goes back to the channel the next time this receiver is
-/// used ([`recv`](Receiver::recv), [`try_recv`](Receiver::try_recv), `next()`) or dropped.
+/// before taking the value, the value stays with this receiver's stream until the stream is
+/// polled again (the value comes out first), [`try_recv`](Receiver::try_recv) is called (it
+/// puts the value back first), or the receiver is dropped (back to the channel); a
+/// [`recv`](Receiver::recv) does not look there.
 ///
 /// ```
 /// use std::future::Future;
