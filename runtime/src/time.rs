@@ -228,13 +228,31 @@ impl From<Elapsed> for std::io::Error {
 /// });
 /// ```
 ///
+/// It is exact for goro's channel operations, as a [`select!`](goro_sync::select!) between
+/// `future` and the timer would be: `Elapsed` from `timeout(d, tx.send(v))` means `v` was not
+/// sent (so sending it again cannot duplicate it), and from `timeout(d, rx.recv())` that no
+/// value was consumed. If the send or receive took effect just as the deadline passed, the
+/// result is `Ok`. (Built on [`goro_sync::cancel::until`], which says how; for a future made
+/// of several channel operations, only the first is covered.)
+///
+/// ```
+/// use std::time::Duration;
+/// use goro_runtime::time::timeout;
+///
+/// goro_runtime::block_on(async {
+///     let (tx, rx) = goro_sync::chan::bounded(0);
+///     // Nobody receives in time: the value was not sent, and is not there to receive.
+///     assert!(timeout(Duration::from_millis(5), tx.send(1)).await.is_err());
+///     assert!(rx.try_recv().is_err());
+/// });
+/// ```
+///
 /// # Errors
 ///
 /// [`Elapsed`] if the deadline passes first; the future is then dropped.
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout {
-        future,
-        sleep: sleep(duration),
+        inner: goro_sync::cancel::until(future, sleep(duration)),
     }
 }
 
@@ -243,12 +261,12 @@ pin_project_lite::pin_project! {
     ///
     /// # Cancel safety
     ///
-    /// As cancel-safe as the future it wraps.
+    /// As cancel-safe as the future it wraps. When it completes with [`Elapsed`], a goro
+    /// channel operation it wrapped did not take effect.
     #[derive(Debug)]
     pub struct Timeout<F> {
         #[pin]
-        future: F,
-        sleep: Sleep,
+        inner: goro_sync::cancel::Until<F, Sleep>,
     }
 }
 
@@ -256,14 +274,10 @@ impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        if let Poll::Ready(out) = this.future.poll(cx) {
-            return Poll::Ready(Ok(out));
-        }
-        match Pin::new(this.sleep).poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
-            Poll::Pending => Poll::Pending,
-        }
+        self.project()
+            .inner
+            .poll(cx)
+            .map(|out| out.map_err(|()| Elapsed(())))
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod common;
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -352,5 +353,56 @@ fn a_timer_fires_on_an_idle_worker_while_the_last_driver_blocks() {
             late.is_empty(),
             "a 10 ms sleep waited for a worker blocked for {BLOCK:?}: {late:?}"
         );
+    });
+}
+
+#[test]
+fn a_timeout_that_elapsed_leaves_no_send_behind() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        rt.block_on(async {
+            let (tx, rx) = goro_sync::chan::bounded::<u32>(0);
+            let mut send = std::pin::pin!(timeout(Duration::from_millis(5), tx.send(1)));
+            let out = std::future::poll_fn(|cx| send.as_mut().poll(cx)).await;
+            assert!(out.is_err(), "nobody received: the send timed out");
+            // The future is not dropped yet, but it reported the value as not sent: no
+            // receiver may take it now.
+            assert_eq!(rx.try_recv(), Err(goro_sync::chan::TryRecvError::Empty));
+        });
+    });
+}
+
+#[test]
+fn a_recv_that_timed_out_consumed_nothing() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        rt.block_on(async {
+            let (tx, rx) = goro_sync::chan::bounded::<u32>(0);
+            let mut recv = std::pin::pin!(timeout(Duration::from_millis(5), rx.recv()));
+            let out = std::future::poll_fn(|cx| recv.as_mut().poll(cx)).await;
+            assert!(out.is_err(), "nobody sent: the receive timed out");
+            assert_eq!(tx.try_send(2), Err(goro_sync::chan::TrySendError::Full(2)));
+        });
+    });
+}
+
+#[test]
+fn a_send_taken_before_the_deadline_is_reported_sent() {
+    watchdog(30, || {
+        let rt = runtime(2);
+        rt.block_on(async {
+            let (tx, rx) = goro_sync::chan::bounded::<u32>(0);
+            let mut send = std::pin::pin!(timeout(Duration::from_millis(20), tx.send(1)));
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            assert!(send.as_mut().poll(&mut cx).is_pending());
+            // A receiver takes the waiting send's value (Go's rendezvous)...
+            assert_eq!(rx.try_recv(), Ok(1));
+            sleep(Duration::from_millis(40)).await;
+            // ...so, although the deadline has passed, the send is reported done.
+            assert_eq!(
+                send.as_mut().poll(&mut cx),
+                std::task::Poll::Ready(Ok(Ok(())))
+            );
+        });
     });
 }

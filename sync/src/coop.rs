@@ -93,6 +93,19 @@ pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     })
 }
 
+/// Takes one unit of the current task's budget if any is left, without waking anybody: for a
+/// caller that holds a lock and wakes the task itself, once unlocked, when this says `false`.
+pub(crate) fn try_proceed() -> bool {
+    BUDGET.with(|b| match b.get() {
+        None => true,
+        Some(0) => false,
+        Some(n) => {
+            b.set(Some(n - 1));
+            true
+        }
+    })
+}
+
 /// The budget left to the task being polled on this thread, `None` when none is installed.
 ///
 /// ```

@@ -32,6 +32,8 @@
 //!
 //! - [`chan`]: Go's channels: unbuffered, bounded, unbounded; many senders and receivers.
 //! - [`select!`]: Go's `select`, with `default`, fair among ready arms, committing once.
+//! - [`cancel`]: [`until`](cancel::until), `select!`'s exact commit for combinators that
+//!   cancel a future when another completes (the runtime's `timeout` is one).
 //! - [`waitgroup`], [`mutex`], [`rwlock`], [`semaphore`], [`once`], [`barrier`], [`notify`]:
 //!   Go's `sync` package, async.
 //! - [`coop`]: the cooperative budget hook.
@@ -52,6 +54,7 @@ pub mod coop;
 // waiting futures. `select` has the `select!` macro (exported at the crate root) and the commit
 // token its channel arms share, so that exactly one arm's operation takes effect; `chan`'s
 // module docs write out that protocol and why it neither loses nor duplicates a value.
+pub mod cancel;
 pub mod chan;
 mod select;
 #[doc(hidden)]

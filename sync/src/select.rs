@@ -95,7 +95,7 @@ pub(crate) enum Claim {
 
 /// How a pass may begin.
 #[must_use]
-enum Begin {
+pub(crate) enum Begin {
     /// `IDLE → POLLING`: poll the arms.
     Polling,
     /// A counterpart committed this arm while we waited.
@@ -105,7 +105,7 @@ enum Begin {
 /// How a pass that found nothing ended.
 #[must_use]
 #[derive(PartialEq, Eq)]
-enum End {
+pub(crate) enum End {
     /// `POLLING → IDLE`: counterparts may claim us now.
     Idle,
     /// `DIRTY` was set (now cleared, still `POLLING`): run the pass again.
@@ -130,7 +130,7 @@ impl Token {
 
     /// Keeps `token` for the next `select!` on this thread, if nobody else holds it.
     #[cfg(not(all(test, goro_loom)))]
-    fn recycle(token: &mut Arc<Token>) {
+    pub(crate) fn recycle(token: &mut Arc<Token>) {
         if Arc::get_mut(token).is_some() {
             let _ = SPARE_TOKEN.try_with(|spare| spare.set(Some(token.clone())));
         }
@@ -179,7 +179,8 @@ impl Token {
         }
     }
 
-    fn begin_pass(&self) -> Begin {
+    /// Begins a pass of the select's own thread over its arms.
+    pub(crate) fn begin_pass(&self) -> Begin {
         match self.state.compare_exchange(IDLE, POLLING, AcqRel, Acquire) {
             Ok(_) => Begin::Polling,
             Err(state) if state & CLAIMED != 0 => Begin::Claimed(state >> ARM_SHIFT),
@@ -192,7 +193,8 @@ impl Token {
         }
     }
 
-    fn end_pass(&self) -> End {
+    /// Ends a pass that found nothing ready.
+    pub(crate) fn end_pass(&self) -> End {
         match self.state.compare_exchange(POLLING, IDLE, AcqRel, Acquire) {
             Ok(_) => End::Idle,
             Err(state) => {
@@ -205,7 +207,7 @@ impl Token {
     }
 
     /// Gives up a dirty pass: `POLLING → IDLE`. The caller wakes its task to poll again.
-    fn abandon_pass(&self) {
+    pub(crate) fn abandon_pass(&self) {
         self.state.swap(IDLE, AcqRel);
     }
 }
@@ -235,13 +237,13 @@ std::thread_local! {
 
 /// Marks arm `arm` of the select owning `token` as being polled on this thread until the
 /// returned guard is dropped. Channel futures polled meanwhile take part in its commit.
-fn enter(token: &Arc<Token>, arm: usize) -> Entered {
+pub(crate) fn enter(token: &Arc<Token>, arm: usize) -> Entered {
     ARMS.with(|arms| arms.borrow_mut().push((token.clone(), arm)));
     Entered(())
 }
 
 /// Leaves the arm entered by [`enter`], also on unwind.
-struct Entered(());
+pub(crate) struct Entered(());
 
 impl Drop for Entered {
     fn drop(&mut self) {

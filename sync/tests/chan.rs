@@ -624,3 +624,145 @@ fn handles_and_futures_are_send_and_sync() {
     send_sync::<chan::Recv<'static, Vec<u8>>>();
     send_sync::<SendError<Vec<u8>>>();
 }
+
+/// Polls `rx.next()` once (it waits), lets an unbuffered send complete into it, drops it.
+fn abandon_a_next_that_a_send_completed_into(tx: &chan::Sender<u32>, rx: &mut chan::Receiver<u32>) {
+    let mut next = rx.next();
+    assert!(poll_once(&mut next).is_pending());
+    // The stream is waiting: the unbuffered send completes at once.
+    assert_eq!(poll_once(&mut tx.send(5)), Poll::Ready(Ok(())));
+    drop(next);
+}
+
+#[test]
+fn a_value_sent_to_an_abandoned_next_goes_to_the_next_try_recv() {
+    let (tx, mut rx) = chan::bounded(0);
+    abandon_a_next_that_a_send_completed_into(&tx, &mut rx);
+    assert_eq!(rx.try_recv(), Ok(5));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    assert_eq!(rx.waiter_count(), 0);
+}
+
+#[test]
+fn a_value_sent_to_an_abandoned_next_goes_to_the_next_recv() {
+    watchdog(10, || {
+        let (tx, mut rx) = chan::bounded(0);
+        abandon_a_next_that_a_send_completed_into(&tx, &mut rx);
+        drop(tx);
+        assert_eq!(block_on(rx.recv()), Some(5));
+        assert_eq!(block_on(rx.recv()), None);
+    });
+}
+
+#[test]
+fn a_value_sent_to_an_abandoned_next_is_there_for_another_receiver() {
+    let (tx, mut rx) = chan::bounded(0);
+    let other = rx.clone();
+    abandon_a_next_that_a_send_completed_into(&tx, &mut rx);
+    assert_eq!(other.try_recv(), Ok(5));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+}
+
+#[test]
+fn a_value_sent_to_an_abandoned_next_wakes_a_waiting_receiver() {
+    watchdog(10, || {
+        let (tx, mut rx) = chan::bounded(0);
+        let other = rx.clone();
+        let mut waiting = other.recv();
+        assert!(poll_once(&mut waiting).is_pending());
+        let mut next = rx.next();
+        assert!(poll_once(&mut next).is_pending());
+        // Two receivers wait: the plain one is handed the value directly.
+        assert_eq!(poll_once(&mut tx.send(5)), Poll::Ready(Ok(())));
+        drop(next);
+        assert_eq!(block_on(waiting), Some(5));
+    });
+}
+
+#[test]
+fn a_value_for_a_next_arm_of_a_dropped_select_goes_back_to_the_channel() {
+    let (tx, mut rx) = chan::bounded(0);
+    let (_never_tx, never) = chan::bounded::<u32>(0);
+    {
+        let mut select = Box::pin(async {
+            goro_sync::select! {
+                v = rx.next() => v,
+                v = never.recv() => v,
+            }
+        });
+        assert!(poll_once(&mut select).is_pending());
+        // The select waits on both arms: the send commits it to the `next()` arm...
+        assert_eq!(tx.try_send(5), Ok(()));
+        // ...and it is dropped before it runs again.
+    }
+    assert_eq!(rx.try_recv(), Ok(5));
+    assert_eq!(rx.waiter_count(), 0);
+}
+
+#[test]
+fn a_next_that_loses_a_select_to_another_arm_loses_no_value() {
+    watchdog(20, || {
+        // The stream's receive, abandoned once a send completed into it, then raced in a
+        // select against a ready arm: whichever arm wins, the value comes out exactly once.
+        let mut by_select = 0;
+        for _ in 0..200 {
+            let (tx, mut rx) = chan::bounded(0);
+            let (ready_tx, ready) = chan::bounded::<u32>(1);
+            ready_tx.try_send(0).unwrap();
+            abandon_a_next_that_a_send_completed_into(&tx, &mut rx);
+            let got = block_on(async {
+                goro_sync::select! {
+                    v = rx.next() => v,
+                    _ = ready.recv() => None,
+                }
+            });
+            match got {
+                Some(v) => {
+                    by_select += 1;
+                    assert_eq!(v, 5);
+                    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+                }
+                None => assert_eq!(rx.try_recv(), Ok(5)),
+            }
+        }
+        assert!(
+            by_select > 0 && by_select < 200,
+            "{by_select} of 200 by the select"
+        );
+    });
+}
+
+/// Go's rendezvous: a receiver, non-blocking ones included, takes the value of a waiting
+/// send; the send then completes, and if it is dropped first by code outside goro's commit
+/// protocol (a plain race, an aborted task) the value was delivered all the same.
+#[test]
+fn a_receiver_takes_a_waiting_send_even_if_its_future_is_then_dropped() {
+    let (tx, rx) = chan::bounded(0);
+    let mut send = tx.send(1);
+    assert!(poll_once(&mut send).is_pending());
+    assert_eq!(rx.try_recv(), Ok(1));
+    let taken = block_on(async {
+        goro_sync::select! {
+            v = rx.recv() => v,
+            default => None,
+        }
+    });
+    assert_eq!(taken, None, "one value, taken once");
+    drop(send); // delivered: dropping the future cannot take it back
+    assert_eq!(tx.waiter_count(), 0);
+
+    let mut send = tx.send(2);
+    assert!(poll_once(&mut send).is_pending());
+    let taken = block_on(async {
+        goro_sync::select! {
+            v = rx.recv() => v,
+            default => None,
+        }
+    });
+    assert_eq!(
+        taken,
+        Some(2),
+        "`select!` with `default` takes a waiting send's value"
+    );
+    assert_eq!(poll_once(&mut send), Poll::Ready(Ok(())));
+}

@@ -9,7 +9,7 @@
 //! reports; a lost or duplicated value fails an assertion.
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
@@ -239,5 +239,113 @@ fn loom_two_selects_pair_on_exactly_one_channel() {
         let theirs = other.join().unwrap();
         assert_eq!(mine, theirs);
         assert!(mine == ('A', Some(1)) || mine == ('B', Some(2)), "{mine:?}");
+    });
+}
+
+/// A stream's `next()` polled once and dropped while a sender completes into it: the value is
+/// there for the next receive, and the sender is not left waiting.
+#[test]
+fn loom_an_abandoned_stream_next_loses_no_value() {
+    use futures_lite::StreamExt;
+    ::loom::model(|| {
+        let (tx, mut rx) = bounded::<u32>(0);
+        let sender = thread::spawn(move || block_on(tx.send(7)));
+        let first = {
+            let mut next = rx.next();
+            match Pin::new(&mut next).poll(&mut Context::from_waker(Waker::noop())) {
+                Poll::Ready(v) => v,
+                Poll::Pending => None, // dropped here, maybe after a send completed into it
+            }
+        };
+        let got = first.or_else(|| block_on(rx.recv()));
+        assert_eq!(got, Some(7));
+        assert_eq!(sender.join().unwrap(), Ok(()));
+    });
+}
+
+/// A flag that a thread sets once, waking whoever waits for it: a stand-in for a timer.
+struct Flag(::loom::sync::Mutex<(bool, Option<Waker>)>);
+
+impl Flag {
+    fn set(&self) {
+        let waker = {
+            let mut state = self.0.lock().unwrap();
+            state.0 = true;
+            state.1.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    async fn wait(&self) {
+        std::future::poll_fn(|cx| {
+            let mut state = self.0.lock().unwrap();
+            if state.0 {
+                return Poll::Ready(());
+            }
+            state.1 = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+    }
+}
+
+/// `until(send, timer)` against a receiver and the timer firing (what `time::timeout` does):
+/// the send is reported done exactly when its value was received.
+#[test]
+fn loom_until_send_races_a_receiver_and_a_timer() {
+    ::loom::model(|| {
+        let (tx, rx) = bounded::<u32>(0);
+        let timer = Arc::new(Flag(::loom::sync::Mutex::new((false, None))));
+        let receiver = thread::spawn(move || block_on(rx.recv()));
+        let fire = timer.clone();
+        let firer = thread::spawn(move || fire.set());
+        // On a thread of its own: the timer may wake it after it is done, and loom takes a
+        // wake-up that reaches a thread blocked in `join` for a bug.
+        let racer = thread::spawn(move || {
+            let sent = block_on(crate::cancel::until(tx.send(1), timer.wait()));
+            drop(tx); // a receiver still waiting gets `None`: nothing more is sent
+            sent
+        });
+        let sent = racer.join().unwrap();
+        let received = receiver.join().unwrap();
+        firer.join().unwrap();
+        match sent {
+            Ok(r) => {
+                assert_eq!(r, Ok(()));
+                assert_eq!(received, Some(1));
+            }
+            Err(()) => assert_eq!(received, None, "timed out, yet the value was received"),
+        }
+    });
+}
+
+/// `until(send, recv)` against a receiver and a sender to the stop's channel: exactly one of
+/// the two operations takes effect.
+#[test]
+fn loom_until_commits_exactly_one_of_its_operations() {
+    ::loom::model(|| {
+        let (tx, rx) = bounded::<u32>(0);
+        let (stop_tx, stop_rx) = bounded::<()>(0);
+        let receiver = thread::spawn(move || block_on(rx.recv()));
+        let stopper = thread::spawn(move || block_on(stop_tx.send(())).is_ok());
+        let sent = block_on(crate::cancel::until(tx.send(1), stop_rx.recv()));
+        // Whichever operation did not take effect now fails: its channel closes.
+        drop((tx, stop_rx));
+        let received = receiver.join().unwrap();
+        let stopped = stopper.join().unwrap();
+        match sent {
+            Ok(r) => {
+                assert_eq!(r, Ok(()));
+                assert_eq!(received, Some(1));
+                assert!(!stopped, "both operations took effect");
+            }
+            Err(v) => {
+                assert_eq!(v, Some(()));
+                assert!(stopped);
+                assert_eq!(received, None, "both operations took effect");
+            }
+        }
     });
 }

@@ -44,9 +44,16 @@
 //! waker or drops a `T`.
 //!
 //! **Who may take a waiter.** A waiter belongs either to a *plain* operation (a `send().await`,
-//! a `recv().await`, the stream) or to an arm of a `select!`. A plain operation only ever
-//! changes its mind under the channel lock, so while its waiter is queued, any counterpart may
-//! take it. A select's arms, though, sit in several channels at once, and at most one of them
+//! a `recv().await`, the stream) or to an arm of a `select!` (or of
+//! [`cancel::until`](crate::cancel::until), a two-arm select that `timeout` is built on). A
+//! plain operation only ever changes its mind under the channel lock, so while its waiter is
+//! queued, any counterpart may take it — Go's rendezvous, which is also why a plain send
+//! dropped by foreign code may have been delivered just before (see
+//! [`Sender::send`](Sender::send)). The receiver's stream is the exception: its
+//! operation outlives the `next()` futures that poll it, and one of those may be dropped
+//! without a word, so it is never handed a value; a sender that finds it wakes it, puts the
+//! value at the front of the buffer, where any receiver gets it, and looks on for a receiver
+//! that can take the value directly. A select's arms, though, sit in several channels at once, and at most one of them
 //! may take effect: they share a *token* (kept in `select.rs`) that is
 //! `IDLE` while the select waits, `POLLING` while its task runs a pass over its arms (plus a
 //! `DIRTY` bit), and finally `CLAIMED(arm)`. A counterpart may take a select's waiter only by
@@ -56,7 +63,8 @@
 //! **An operation, under the lock:**
 //!
 //! 1. If a counterpart took our waiter (it carries the value, or the send was taken), complete.
-//! 2. Otherwise try to complete now. A send goes, in order, to the first waiting receiver that
+//!    (A woken stream waiter carries nothing: it goes on to step 2.)
+//! 2. Otherwise (a plain operation takes its unit of budget here) try to complete now. A send goes, in order, to the first waiting receiver that
 //!    can be claimed (only when the buffer is empty, or it would overtake older values), into
 //!    the buffer if it has room, or back to the caller if the channel is closed. A receive takes
 //!    the oldest buffered value (then moves the first claimable waiting sender's value into the
@@ -121,27 +129,43 @@
 //! while that one's thread is descheduled; an earlier version did this, loom reported the spin
 //! at once, and on a loaded machine it would burn a worker.
 //!
+//! **Streams.** A sender that passes waiting streams wakes every one of them (unlinked, marked
+//! handed with no value) and goes on to the first receiver it can claim; only if there is none
+//! does the value go to the front of the buffer. So a value left in the buffer for streams has
+//! woken every stream that might take it, and no plain receiver or idle select was waiting
+//! behind them (it would have been handed the value): the usual rule, "a receiver only waits
+//! while the buffer is empty", still holds for everyone but select arms skipped mid-pass,
+//! which look again anyway. A woken stream whose `next()` was dropped never takes the value;
+//! any other receive does, as from a buffered channel. A stream bound to a select arm is an
+//! arm like any other; the value a counterpart hands it stays in the receiver's stream
+//! operation until the stream, `try_recv` or the receiver's drop collects it or puts it back
+//! (`recv` does not look: see `Receiver::reclaim_stream`).
+//!
 //! **Close.** `close` (or the last sender or receiver going away) sets the flag and unlinks and
 //! wakes every waiter, claiming nothing: each woken future, or select pass, sees the channel
 //! closed (a closed channel counts as ready) or, for a receive, the values still buffered. A
 //! sender waiting at the moment of close gets its value back. After close nobody waits.
 //!
 //! **Budget.** A plain operation takes a unit of the task's [`coop`](crate::coop) budget on
-//! every poll, before looking at the channel (returning `Pending`, after waking itself, when it
-//! is spent); a
-//! select takes one unit per poll on behalf of all its arms, so that a spent budget can never
-//! make a ready arm look not ready and send a select to its `default`.
+//! every poll that does work, under the lock after step 1 (returning `Pending`, with its task
+//! woken once the lock is released, when it is spent): collecting what a counterpart handed
+//! over is free, so a spent budget never holds back an operation that already took effect —
+//! `cancel::until` relies on that to report it. A select (and `until`) takes one unit per poll
+//! on behalf of all its arms, so that a spent budget can never make a ready arm look not ready
+//! and send a select to its `default`.
 //!
 //! # Files
 //!
 //! `mod.rs` (this file: the handles), `ops.rs` (the `Send`/`Recv` futures and the per-poll
 //! steps), `state.rs` (the state and the hand-over moves), `waiters.rs` (the waiter queue),
-//! `errors.rs`, `loom.rs` (the loom switch).
+//! `errors.rs`, `loom.rs` (the loom switch). The commit token lives in `select.rs`, and
+//! `cancel.rs` uses it for [`cancel::until`](crate::cancel::until).
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
-use std::sync::{Arc, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 use std::task::{Context, Poll};
 
 use futures_lite::Stream;
@@ -202,10 +226,7 @@ fn channel<T>(cap: Option<usize>) -> (Sender<T>, Receiver<T>) {
         state: Mutex::new(State::new(cap)),
     });
     let sender = Sender { chan: chan.clone() };
-    let receiver = Receiver {
-        chan,
-        stream: Op::new(),
-    };
+    let receiver = Receiver::new(chan);
     (sender, receiver)
 }
 
@@ -282,7 +303,40 @@ impl<T> Sender<T> {
     ///
     /// # Cancel safety
     ///
-    /// See [`Send`]: a send dropped before completing did not happen.
+    /// goro keeps Go's rendezvous: while the send waits, a receiver may take its value at any
+    /// moment, a non-blocking one ([`try_recv`](Receiver::try_recv), a
+    /// [`select!`](crate::select!) with `default`) included. So:
+    ///
+    /// - Cancelled by a goro combinator — a `select!` arm not chosen, `goro::time::timeout`
+    ///   returning `Elapsed`, [`cancel::until`](crate::cancel::until) returning `Err` — the
+    ///   send did not happen: the value is dropped with the future, and sending it again
+    ///   cannot duplicate it. These commit through a token that a receiver must win before it
+    ///   may take the value, and if one did, they report the send done instead.
+    /// - Dropped by code that does not take part in that commit (futures-lite's `race`, a
+    ///   hand-written select, an aborted task, a future simply dropped after it returned
+    ///   `Pending`): the value may have been delivered just before the drop, and then it was;
+    ///   otherwise it is dropped with the future. Nothing is lost or duplicated inside the
+    ///   channel, but the caller cannot tell which happened: do not retry such a send, or use
+    ///   `timeout` or `select!`.
+    ///
+    /// Once the future has completed, the value was delivered. (tokio's channels take the
+    /// other side: a value moves only inside the sender's own poll, so a dropped send never
+    /// delivered anything, but a receiver can never take a waiting sender's value without
+    /// waiting for that sender to run again, and Go's non-blocking receive from a waiting
+    /// sender is lost.)
+    ///
+    /// ```
+    /// use futures_lite::future;
+    /// use goro_sync::chan;
+    ///
+    /// let (tx, rx) = chan::bounded(0);
+    /// let mut send = Box::pin(tx.send(1));
+    /// let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// assert!(send.as_mut().poll(&mut cx).is_pending()); // waiting for a receiver
+    /// assert_eq!(rx.try_recv(), Ok(1)); // a non-blocking receive takes it
+    /// drop(send); // dropped unpolled: the value was delivered all the same
+    /// # use std::future::Future;
+    /// ```
     pub fn send(&self, value: T) -> Send<'_, T> {
         Send::new(self, value)
     }
@@ -361,7 +415,8 @@ impl<T> Sender<T> {
     }
 
     /// The number of values queued in the buffer (0 on an unbuffered channel, as Go's `len`,
-    /// except for a moment after a dropped receive put back a value it had been handed).
+    /// except for a moment after a dropped receive put back a value it had been handed, or a
+    /// sender left one for a waiting stream).
     ///
     /// ```
     /// let (tx, _rx) = goro_sync::chan::bounded(4);
@@ -460,10 +515,49 @@ pub struct Receiver<T> {
     /// The channel.
     chan: Arc<Chan<T>>,
     /// The receive in progress through the `Stream` impl, which has nowhere else to live.
-    stream: Op,
+    /// `poll_next` reaches it through `&mut self` (no locking); the `&self` methods that
+    /// reclaim an abandoned one lock it.
+    stream: StdMutex<Op>,
+    /// Whether `stream` has a waiter in the channel, so that reclaiming costs one load when
+    /// there is nothing to reclaim. Written by `poll_next` and `reclaim_stream` only, with the
+    /// receiver borrowed mutably or locked: `Relaxed` is enough.
+    stream_queued: AtomicBool,
 }
 
 impl<T> Receiver<T> {
+    fn new(chan: Arc<Chan<T>>) -> Self {
+        Receiver {
+            chan,
+            stream: StdMutex::new(Op::new_stream()),
+            stream_queued: AtomicBool::new(false),
+        }
+    }
+
+    /// Withdraws the stream's receive, putting back any value it was handed, if a `next()`
+    /// that was not polled to completion left it queued. A `next()` future borrows the
+    /// receiver mutably, so while a `&self` method runs none is in progress: a queued stream
+    /// receive has been abandoned.
+    ///
+    /// `try_recv` calls it, `recv` does not: any check on the path of `recv`, even this one
+    /// load, cost a single-worker ping-pong 10-15% (measured), for a value that can only be
+    /// stranded this way by a select dropped between choosing a stream arm and collecting.
+    #[inline]
+    fn reclaim_stream(&self) {
+        if self.stream_queued.load(Relaxed) {
+            self.reclaim_queued_stream();
+        }
+    }
+
+    /// [`reclaim_stream`](Self::reclaim_stream)'s rare half, kept out of line so that the
+    /// common receive stays as small as it was.
+    #[cold]
+    #[inline(never)]
+    fn reclaim_queued_stream(&self) {
+        let mut op = self.stream.lock().unwrap_or_else(PoisonError::into_inner);
+        op.cancel_recv(&self.chan);
+        self.stream_queued.store(false, Relaxed);
+    }
+
     /// Receives the next value, waiting while none is available. `None` once the channel is
     /// closed and every queued value has been received.
     ///
@@ -487,6 +581,8 @@ impl<T> Receiver<T> {
     /// the front of the channel (or to another waiting receiver), and the next `recv` gets it,
     /// in order. As a `select!` arm that is not chosen, `recv` receives nothing. The dropped
     /// future gives up its place among waiting receivers.
+    /// Wrapped in a goro combinator that cancels it (`goro::time::timeout` that elapsed), it
+    /// also consumed nothing.
     pub fn recv(&self) -> Recv<'_, T> {
         Recv::new(self)
     }
@@ -507,6 +603,7 @@ impl<T> Receiver<T> {
     /// [`TryRecvError::Empty`] if a receive would have to wait, [`TryRecvError::Closed`] if the
     /// channel is closed and drained.
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.reclaim_stream();
         self.chan.with(|state, wakeups| state.recv_now(wakeups))
     }
 
@@ -588,16 +685,17 @@ impl<T> Receiver<T> {
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
         self.chan.lock().receivers += 1;
-        Receiver {
-            chan: self.chan.clone(),
-            stream: Op::new(),
-        }
+        Receiver::new(self.chan.clone())
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.stream.cancel_recv(&self.chan);
+        let stream = self
+            .stream
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        stream.cancel_recv(&self.chan);
         let dropped: VecDeque<T> = self.chan.with(|state, wakeups| {
             state.receivers -= 1;
             if state.receivers == 0 {
@@ -610,12 +708,47 @@ impl<T> Drop for Receiver<T> {
     }
 }
 
+/// The values, ending when the channel is closed and drained.
+///
+/// # Cancel safety
+///
+/// Cancel-safe: a `next()` (or `poll_next`) that is dropped before it completes loses no
+/// value. While polled on its own, the stream's receive is never handed a value: a sender that
+/// finds it waiting puts the value in the channel (past the capacity if need be) and wakes it,
+/// so a value sent then is there for the next `next()`, `recv()` or `try_recv()` of any
+/// receiver. As a [`select!`](crate::select!) arm it commits with the select like any other
+/// arm: an arm not chosen received nothing, and if the select is dropped after choosing it but
+/// before taking the value, the value stays with this receiver's stream until the stream is
+/// polled again (the value comes out first), [`try_recv`](Receiver::try_recv) is called (it
+/// puts the value back first), or the receiver is dropped (back to the channel); a
+/// [`recv`](Receiver::recv) does not look there.
+///
+/// ```
+/// use std::future::Future;
+/// use futures_lite::StreamExt;
+/// use goro_sync::chan;
+///
+/// let (tx, mut rx) = chan::bounded(0);
+/// {
+///     let mut next = rx.next();
+///     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+///     assert!(std::pin::Pin::new(&mut next).poll(&mut cx).is_pending());
+///     tx.try_send(1).unwrap(); // the stream was waiting: the send completes
+/// } // ...and its `next()` is dropped without taking the value
+/// assert_eq!(rx.try_recv(), Ok(1));
+/// ```
 impl<T> Stream for Receiver<T> {
     type Item = T;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
-        this.stream.poll_recv(&this.chan, cx)
+        let op = this
+            .stream
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        let poll = op.poll_recv(&this.chan, cx);
+        *this.stream_queued.get_mut() = op.is_queued();
+        poll
     }
 }
 

@@ -4,9 +4,11 @@
 //! its waiter, if it has queued one. Each poll:
 //!
 //! 1. derives the binding from the select arm being polled, if any (an arm whose select chose
-//!    another arm does nothing), and for a plain operation takes a unit of the task's budget;
+//!    another arm does nothing);
 //! 2. under the channel lock, collects a hand-over: if a counterpart claimed our waiter, the
-//!    operation is done;
+//!    operation is done (a stream's waiter is only notified: it receives in step 4); otherwise
+//!    a plain operation takes a unit of the task's budget, and returns `Pending` (having woken
+//!    its task) if it is spent;
 //! 3. if the binding changed since the last poll (the receiver's stream used in turns inside
 //!    and outside selects, an arm future that goes on after its select committed it),
 //!    withdraws the old waiter, to start again under the new rules;
@@ -66,8 +68,11 @@ impl Binding {
         }
     }
 
-    fn owner(&self) -> Owner {
+    /// Who owns the waiter of an operation with this binding (`stream`: the receiver's own
+    /// operation, behind its `Stream` impl).
+    fn owner(&self, stream: bool) -> Owner {
         match self {
+            Binding::Plain if stream => Owner::Stream,
             Binding::Plain => Owner::Plain,
             Binding::Arm(token, arm) => Owner::Arm {
                 token: token.clone(),
@@ -92,14 +97,33 @@ pub(crate) struct Op {
     binding: Binding,
     /// The operation's entry in the channel's waiter list, while it has one.
     key: Option<Key>,
+    /// Whether this is a receiver's `Stream` operation, which outlives the `next()` futures
+    /// that poll it: see [`Owner::Stream`].
+    stream: bool,
 }
 
 impl Op {
+    /// The operation of a `send` or `recv` future.
     pub(crate) const fn new() -> Self {
         Op {
             binding: Binding::Plain,
             key: None,
+            stream: false,
         }
+    }
+
+    /// The operation behind a receiver's `Stream` impl.
+    pub(crate) const fn new_stream() -> Self {
+        Op {
+            binding: Binding::Plain,
+            key: None,
+            stream: true,
+        }
+    }
+
+    /// Whether the operation has a waiter in the channel.
+    pub(crate) fn is_queued(&self) -> bool {
+        self.key.is_some()
     }
 
     /// Polls a send of `value` (taken from the caller, or from our waiter if queued).
@@ -113,7 +137,7 @@ impl Op {
             value.is_some() || self.key.is_some(),
             "`Send` polled after it completed"
         );
-        let Some(binding) = self.prepare(cx) else {
+        let Some(binding) = Binding::current() else {
             return Poll::Pending;
         };
         chan.with(|state, wakeups| self.poll_send_locked(state, binding, value, cx, wakeups))
@@ -128,12 +152,17 @@ impl Op {
         wakeups: &mut Wakeups,
     ) -> Poll<Result<(), SendError<T>>> {
         if let Some(key) = self.key {
-            let waiter = state.send_waiters.get_mut(key);
-            if waiter.handed {
+            if state.send_waiters.get(key).handed {
                 state.send_waiters.remove(key);
                 self.key = None;
                 return Poll::Ready(Ok(()));
             }
+        }
+        if !proceed(&binding, cx, wakeups) {
+            return Poll::Pending;
+        }
+        if let Some(key) = self.key {
+            let waiter = state.send_waiters.get_mut(key);
             *value = waiter.value.take();
             if !self.binding.same(&binding) {
                 state.send_waiters.remove(key);
@@ -162,7 +191,7 @@ impl Op {
 
     /// Polls a receive.
     pub(crate) fn poll_recv<T>(&mut self, chan: &Chan<T>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let Some(binding) = self.prepare(cx) else {
+        let Some(binding) = Binding::current() else {
             return Poll::Pending;
         };
         chan.with(|state, wakeups| self.poll_recv_locked(state, binding, cx, wakeups))
@@ -179,8 +208,17 @@ impl Op {
             if state.recv_waiters.get(key).handed {
                 let waiter = state.recv_waiters.remove(key);
                 self.key = None;
-                return Poll::Ready(waiter.value);
+                if let Some(value) = waiter.value {
+                    return Poll::Ready(Some(value));
+                }
+                // A stream's waiter is only told that a value went to the buffer: receive
+                // below, as any receiver would.
             }
+        }
+        if !proceed(&binding, cx, wakeups) {
+            return Poll::Pending;
+        }
+        if let Some(key) = self.key {
             if !self.binding.same(&binding) {
                 state.recv_waiters.remove(key);
                 self.key = None;
@@ -202,16 +240,6 @@ impl Op {
         Poll::Ready(value)
     }
 
-    /// Works out the binding for this poll and, for a plain operation, takes a unit of the
-    /// task's budget (a select pays once for all its arms). `None`: return `Pending`.
-    fn prepare(&self, cx: &mut Context<'_>) -> Option<Binding> {
-        let binding = Binding::current()?;
-        if matches!(binding, Binding::Plain) && coop::poll_proceed(cx).is_pending() {
-            return None;
-        }
-        Some(binding)
-    }
-
     /// Queues this operation (or refreshes its queued waiter) to be woken by `cx`.
     fn wait<T>(&mut self, list: &mut WaiterList<T>, value: Option<T>, cx: &mut Context<'_>) {
         match self.key {
@@ -226,7 +254,7 @@ impl Op {
                 if let Some(key) = self.key.take() {
                     list.remove(key);
                 }
-                let waiter = Waiter::new(self.binding.owner(), cx.waker(), value);
+                let waiter = Waiter::new(self.binding.owner(self.stream), cx.waker(), value);
                 self.key = Some(list.push_back(waiter));
             }
         }
@@ -251,6 +279,18 @@ impl Op {
     }
 }
 
+/// Takes a unit of the task's budget for a plain operation about to do its work (a select pays
+/// once for all its arms; collecting what a counterpart handed over costs nothing, so that a
+/// spent budget never keeps an operation that already took effect from completing). `false`:
+/// the budget is spent, the task is woken (once the lock is released), return `Pending`.
+fn proceed(binding: &Binding, cx: &Context<'_>, wakeups: &mut Wakeups) -> bool {
+    if matches!(binding, Binding::Plain) && !coop::try_proceed() {
+        wakeups.push(Some(cx.waker().clone()));
+        return false;
+    }
+    true
+}
+
 /// The future of [`Sender::send`]: resolves once the value is delivered (taken by a receiver
 /// or queued in the buffer), or gives it back if the channel is closed.
 ///
@@ -265,9 +305,12 @@ impl Op {
 ///
 /// # Cancel safety
 ///
-/// Dropping the future before it completes withdraws the send: the value was not delivered
-/// and is dropped with the future. Once the future has completed, the value was delivered.
-/// (As a `select!` arm that was not chosen, the send never happens.)
+/// Dropping the future before it completes withdraws the send; a value not yet taken is
+/// dropped with the future. A receiver may take the value of a waiting send at any moment
+/// (Go's rendezvous), so a send dropped by code outside goro's commit protocol may have been
+/// delivered just before; cancelled by `select!`, `timeout` or
+/// [`cancel::until`](crate::cancel::until), it was not. See
+/// [`Sender::send`](super::Sender::send).
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Send<'a, T> {
     /// The sender the value goes through.

@@ -49,6 +49,8 @@ impl Wakeups {
 enum Verdict {
     /// Ours: hand over to it.
     Take,
+    /// A stream's receive: tell it a value is in the buffer, and look further.
+    Notify,
     /// Not now: its select is mid-pass on another thread (and was marked `DIRTY`, so it
     /// looks again), or it is a select this thread is polling from inside.
     Skip,
@@ -58,8 +60,10 @@ enum Verdict {
 
 /// Decides whether `waiter` may be taken, claiming its select's token if so.
 fn verdict<T>(waiter: &Waiter<T>) -> Verdict {
-    let Owner::Arm { token, arm } = &waiter.owner else {
-        return Verdict::Take;
+    let (token, arm) = match &waiter.owner {
+        Owner::Plain => return Verdict::Take,
+        Owner::Stream => return Verdict::Notify,
+        Owner::Arm { token, arm } => (token, arm),
     };
     // A select mid-pass on this very thread is one we are polling from inside (our own
     // select, or one enclosing it): the same goroutine cannot rendezvous with itself, and
@@ -77,7 +81,8 @@ fn verdict<T>(waiter: &Waiter<T>) -> Verdict {
 /// Everything a channel knows, behind its one mutex.
 pub(crate) struct State<T> {
     /// Values sent and not yet received, oldest first. Holds more than `cap` only after a
-    /// dropped recv future put back a value it had been handed.
+    /// dropped recv future put back a value it had been handed, or a sender left a value for
+    /// a waiting stream.
     buffer: VecDeque<T>,
     /// How many values the buffer holds before senders wait: `None` unbounded, `Some(0)` for
     /// an unbuffered channel (every send waits for a receiver).
@@ -211,9 +216,16 @@ impl<T> State<T> {
         mem::take(&mut self.buffer)
     }
 
-    /// Moves `value` into the first waiting receiver that can be claimed.
+    /// Moves `value` into the first waiting receiver that can be claimed. Waiting streams
+    /// passed on the way are woken instead; if no receiver takes the value, it goes to the
+    /// front of the buffer for them (whatever the capacity: it is older than anything there).
     fn give_to_receiver(&mut self, value: T, wakeups: &mut Wakeups) -> Result<(), T> {
-        let Some(key) = Self::claim_first(&mut self.recv_waiters) else {
+        let mut notified = false;
+        let Some(key) = Self::claim_first(&mut self.recv_waiters, wakeups, &mut notified) else {
+            if notified {
+                self.buffer.push_front(value);
+                return Ok(());
+            }
             return Err(value);
         };
         let waiter = self.recv_waiters.get_mut(key);
@@ -225,7 +237,7 @@ impl<T> State<T> {
 
     /// Takes the value of the first waiting sender that can be claimed.
     fn take_from_sender(&mut self, wakeups: &mut Wakeups) -> Option<T> {
-        let key = Self::claim_first(&mut self.send_waiters)?;
+        let key = Self::claim_first(&mut self.send_waiters, wakeups, &mut false)?;
         let waiter = self.send_waiters.get_mut(key);
         waiter.handed = true;
         wakeups.push(waiter.waker.take());
@@ -233,8 +245,13 @@ impl<T> State<T> {
     }
 
     /// Walks `list` oldest first and claims the first waiter [`verdict`] allows, unlinking it
-    /// and every stale waiter passed on the way.
-    fn claim_first(list: &mut WaiterList<T>) -> Option<Key> {
+    /// and every stale waiter passed on the way. Streams passed on the way (receivers only)
+    /// are unlinked, marked handed and woken, and `notified` is set.
+    fn claim_first(
+        list: &mut WaiterList<T>,
+        wakeups: &mut Wakeups,
+        notified: &mut bool,
+    ) -> Option<Key> {
         let mut cursor = list.first();
         while let Some(key) = cursor {
             cursor = list.next(key);
@@ -242,6 +259,13 @@ impl<T> State<T> {
                 Verdict::Take => {
                     list.unlink(key);
                     return Some(key);
+                }
+                Verdict::Notify => {
+                    let waiter = list.get_mut(key);
+                    waiter.handed = true;
+                    wakeups.push(waiter.waker.take());
+                    list.unlink(key);
+                    *notified = true;
                 }
                 Verdict::Skip => {}
                 Verdict::Stale => list.unlink(key),

@@ -28,6 +28,12 @@ pub(crate) enum Owner {
     /// A plain `send`/`recv` future. It only changes its mind under the channel lock (by
     /// completing, or being dropped, which removes the entry), so while linked it is claimable.
     Plain,
+    /// A receiver's `Stream` operation polled on its own. Its `next()` future may be dropped
+    /// without telling the channel (the operation belongs to the receiver, which outlives it),
+    /// so no value is ever handed to it: a sender that finds it wakes it (marking it handed,
+    /// with no value), puts the value in the buffer, where any receiver can take it, and looks
+    /// on for a receiver that can take the value directly.
+    Stream,
     /// One arm of a `select!`: claimable only if the counterpart wins the token for `arm`.
     Arm {
         /// The select's commit token, shared with its other arms.
@@ -45,7 +51,8 @@ pub(crate) struct Waiter<T> {
     pub(crate) waker: Option<Waker>,
     /// A send's value on offer, until a receiver takes it; a recv's value, once handed one.
     pub(crate) value: Option<T>,
-    /// A counterpart completed this operation: it took the send's value, or gave the recv one.
+    /// A counterpart completed this operation: it took the send's value, or gave the recv one
+    /// (or, for a stream, put one in the buffer and left `value` empty).
     pub(crate) handed: bool,
 }
 
