@@ -2,7 +2,7 @@
 //!
 //! `getaddrinfo` blocks its thread for as long as DNS takes (seconds when a resolver is
 //! unreachable), so it never runs on a worker: a host name is resolved by
-//! [`goro_runtime::spawn_blocking`], while an address that is already numeric
+//! [`goro::spawn_blocking`](goro_runtime::spawn_blocking), while an address that is already numeric
 //! (`"127.0.0.1:80"`, `(Ipv4Addr, u16)`, `SocketAddr`) is parsed in place, with no thread hop.
 
 use std::io;

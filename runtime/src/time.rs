@@ -1,7 +1,7 @@
 //! Timers: `sleep`, `sleep_until`, `timeout`, `interval`, `after`.
 //!
-//! Every timer lives in the current runtime's reactor (see `reactor/timer.rs` for the data
-//! structure). A timer costs nothing until its future is first polled, and dropping the
+//! Every timer lives in the current runtime's reactor, kept in buckets of one millisecond. A
+//! timer costs nothing until its future is first polled, and dropping the
 //! future cancels it.
 
 use std::fmt;
@@ -21,9 +21,9 @@ use crate::runtime::Handle;
 /// ```
 /// use std::time::{Duration, Instant};
 ///
-/// goro_runtime::block_on(async {
+/// goro::block_on(async {
 ///     let start = Instant::now();
-///     goro_runtime::time::sleep(Duration::from_millis(10)).await;
+///     goro::time::sleep(Duration::from_millis(10)).await;
 ///     assert!(start.elapsed() >= Duration::from_millis(10));
 /// });
 /// ```
@@ -40,13 +40,13 @@ use crate::runtime::Handle;
 /// use std::pin::pin;
 /// use std::time::{Duration, Instant};
 ///
-/// goro_runtime::block_on(async {
-///     let (tx, rx) = goro_sync::chan::unbounded::<u32>();
+/// goro::block_on(async {
+///     let (tx, rx) = goro::sync::chan::unbounded::<u32>();
 ///     (0..100).for_each(|i| tx.try_send(i).unwrap());
 ///     let start = Instant::now();
-///     let mut deadline = pin!(goro_runtime::time::sleep(Duration::from_millis(5)));
+///     let mut deadline = pin!(goro::time::sleep(Duration::from_millis(5)));
 ///     loop {
-///         goro_sync::select! {
+///         goro::select! {
 ///             _ = &mut deadline => break, // the same 5 ms, however many rounds it loses
 ///             v = rx.recv() => drop(v),
 ///         }
@@ -66,9 +66,9 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///
 /// ```
 /// use std::time::Duration;
-/// use goro_runtime::time::{sleep_until, Instant};
+/// use goro::time::{sleep_until, Instant};
 ///
-/// goro_runtime::block_on(async {
+/// goro::block_on(async {
 ///     let deadline = Instant::now() + Duration::from_millis(5);
 ///     sleep_until(deadline).await;
 ///     assert!(Instant::now() >= deadline);
@@ -219,9 +219,9 @@ impl From<Elapsed> for std::io::Error {
 ///
 /// ```
 /// use std::time::Duration;
-/// use goro_runtime::time::{sleep, timeout};
+/// use goro::time::{sleep, timeout};
 ///
-/// goro_runtime::block_on(async {
+/// goro::block_on(async {
 ///     assert_eq!(timeout(Duration::from_secs(5), async { 7 }).await, Ok(7));
 ///     let slow = timeout(Duration::from_millis(5), sleep(Duration::from_secs(60))).await;
 ///     assert!(slow.is_err());
@@ -232,15 +232,15 @@ impl From<Elapsed> for std::io::Error {
 /// `future` and the timer would be: `Elapsed` from `timeout(d, tx.send(v))` means `v` was not
 /// sent (so sending it again cannot duplicate it), and from `timeout(d, rx.recv())` that no
 /// value was consumed. If the send or receive took effect just as the deadline passed, the
-/// result is `Ok`. (Built on [`goro_sync::cancel::until`], which says how; for a future made
+/// result is `Ok`. (Built on [`goro::sync::cancel::until`](goro_sync::cancel::until), which says how; for a future made
 /// of several channel operations, only the first is covered.)
 ///
 /// ```
 /// use std::time::Duration;
-/// use goro_runtime::time::timeout;
+/// use goro::time::timeout;
 ///
-/// goro_runtime::block_on(async {
-///     let (tx, rx) = goro_sync::chan::bounded(0);
+/// goro::block_on(async {
+///     let (tx, rx) = goro::sync::chan::bounded(0);
 ///     // Nobody receives in time: the value was not sent, and is not there to receive.
 ///     assert!(timeout(Duration::from_millis(5), tx.send(1)).await.is_err());
 ///     assert!(rx.try_recv().is_err());
@@ -290,9 +290,9 @@ impl<F: Future> Future for Timeout<F> {
 /// ```
 /// use std::time::Duration;
 ///
-/// goro_runtime::block_on(async {
+/// goro::block_on(async {
 ///     let period = Duration::from_millis(2);
-///     let mut ticker = goro_runtime::time::interval(period);
+///     let mut ticker = goro::time::interval(period);
 ///     let first = ticker.tick().await;
 ///     let second = ticker.tick().await;
 ///     // One period later, or whole periods later if this thread was held up.
@@ -335,10 +335,10 @@ impl Interval {
     /// ```
     /// use std::time::Duration;
     ///
-    /// goro_runtime::block_on(async {
-    ///     let mut ticker = goro_runtime::time::interval(Duration::from_millis(2));
+    /// goro::block_on(async {
+    ///     let mut ticker = goro::time::interval(Duration::from_millis(2));
     ///     let first = ticker.tick().await;
-    ///     assert!(first <= goro_runtime::time::Instant::now());
+    ///     assert!(first <= goro::time::Instant::now());
     /// });
     /// ```
     pub fn tick(&mut self) -> Tick<'_> {
@@ -386,13 +386,13 @@ impl Future for Tick<'_> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use goro_runtime::time::{after, Instant};
+/// use goro::time::{after, Instant};
 ///
-/// goro_runtime::block_on(async {
+/// goro::block_on(async {
 ///     let start = Instant::now();
-///     let (_tx, never) = goro_sync::chan::bounded::<()>(0);
+///     let (_tx, never) = goro::sync::chan::bounded::<()>(0);
 ///     let timeout = after(Duration::from_millis(10));
-///     let timed_out = goro_sync::select! {
+///     let timed_out = goro::select! {
 ///         _ = never.recv() => false,
 ///         at = timeout.recv() => at.unwrap() >= start + Duration::from_millis(10),
 ///     };

@@ -56,7 +56,7 @@ const STOP: usize = 1;
 ///
 /// ```
 /// use futures_lite::future;
-/// use goro_sync::{cancel::until, chan};
+/// use goro::sync::{cancel::until, chan};
 ///
 /// future::block_on(async {
 ///     let (tx, rx) = chan::bounded::<u32>(0);
@@ -83,7 +83,7 @@ pin_project_lite::pin_project! {
     ///
     /// ```
     /// use futures_lite::future;
-    /// use goro_sync::cancel::{until, Until};
+    /// use goro::sync::cancel::{until, Until};
     ///
     /// let race: Until<_, _> = until(async { 1 }, future::pending::<()>());
     /// assert_eq!(future::block_on(race), Ok(1));

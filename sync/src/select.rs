@@ -433,7 +433,7 @@ pub mod __private {
 /// `select` does.
 ///
 /// ```
-/// use goro_sync::chan;
+/// use goro::sync::chan;
 ///
 /// # futures_lite::future::block_on(async {
 /// let (tx, rx) = chan::bounded::<u32>(1);
@@ -441,7 +441,7 @@ pub mod __private {
 /// tx.send(7).await.unwrap();
 /// let mut got = Vec::new();
 /// loop {
-///     goro_sync::select! {
+///     goro::select! {
 ///         v = rx.recv() => got.push(v.unwrap()),
 ///         _ = done.recv() => break,
 ///         default => { done_tx.close(); }
@@ -511,7 +511,7 @@ pub mod __private {
 /// #         Chunks { chunks: chunks.iter().copied().collect(), gap: false }
 /// #     }
 /// # }
-/// # impl futures_lite::AsyncRead for Chunks {
+/// # impl goro::io::AsyncRead for Chunks {
 /// #     fn poll_read(
 /// #         mut self: Pin<&mut Self>,
 /// #         cx: &mut Context<'_>,
@@ -527,13 +527,13 @@ pub mod __private {
 /// #         Poll::Ready(Ok(chunk.len()))
 /// #     }
 /// # }
-/// use futures_lite::io::{AsyncBufReadExt, BufReader};
+/// use goro::io::{AsyncBufReadExt, BufReader};
 ///
 /// # futures_lite::future::block_on(async {
 /// let mut reader = BufReader::new(Chunks::new(&[b"hel", b"lo\n"]));
 /// let mut line = String::new();
 /// loop {
-///     goro_sync::select! {
+///     goro::select! {
 ///         n = reader.read_line(&mut line) => { n.unwrap(); break; }
 ///         // Nothing else to do yet: the `read_line` future, holding "hel", is dropped.
 ///         // Any other arm that wins does the same.
@@ -558,7 +558,7 @@ pub mod __private {
 /// #         Chunks { chunks: chunks.iter().copied().collect(), gap: false }
 /// #     }
 /// # }
-/// # impl futures_lite::AsyncRead for Chunks {
+/// # impl goro::io::AsyncRead for Chunks {
 /// #     fn poll_read(
 /// #         mut self: Pin<&mut Self>,
 /// #         cx: &mut Context<'_>,
@@ -575,8 +575,8 @@ pub mod __private {
 /// #     }
 /// # }
 /// use std::pin::pin;
-/// use futures_lite::io::{AsyncBufReadExt, BufReader};
-/// use goro_sync::chan;
+/// use goro::io::{AsyncBufReadExt, BufReader};
+/// use goro::sync::chan;
 ///
 /// # futures_lite::future::block_on(async {
 /// let mut reader = BufReader::new(Chunks::new(&[b"hel", b"lo\n", b"wor", b"ld\n"]));
@@ -588,7 +588,7 @@ pub mod __private {
 ///     let n = {
 ///         let mut read_line = pin!(reader.read_line(&mut line)); // one future per line
 ///         loop {
-///             goro_sync::select! {
+///             goro::select! {
 ///                 n = &mut read_line => break n.unwrap(),
 ///                 _ = events.recv() => handled += 1,
 ///             }
@@ -620,7 +620,7 @@ pub mod __private {
 /// #         Chunks { chunks: chunks.iter().copied().collect(), gap: false }
 /// #     }
 /// # }
-/// # impl futures_lite::AsyncRead for Chunks {
+/// # impl goro::io::AsyncRead for Chunks {
 /// #     fn poll_read(
 /// #         mut self: Pin<&mut Self>,
 /// #         cx: &mut Context<'_>,
@@ -636,13 +636,13 @@ pub mod __private {
 /// #         Poll::Ready(Ok(chunk.len()))
 /// #     }
 /// # }
-/// use futures_lite::io::{AsyncBufReadExt, BufReader};
-/// use goro_sync::chan;
+/// use goro::io::{AsyncBufReadExt, BufReader};
+/// use goro::sync::chan;
 ///
-/// # goro_runtime::block_on(async {
+/// # goro::block_on(async {
 /// let mut reader = BufReader::new(Chunks::new(&[b"hel", b"lo\n", b"wor", b"ld\n"]));
 /// let (lines_tx, lines) = chan::bounded::<io::Result<String>>(0);
-/// goro_runtime::spawn(async move {
+/// goro::spawn(async move {
 ///     loop {
 ///         let mut line = String::new();
 ///         let read = match reader.read_line(&mut line).await {
@@ -660,7 +660,7 @@ pub mod __private {
 /// (0..100).for_each(|i| events_tx.try_send(i).unwrap());
 /// let (mut got, mut handled) = (Vec::new(), 0);
 /// loop {
-///     goro_sync::select! {
+///     goro::select! {
 ///         line = lines.recv() => match line {
 ///             Some(line) => got.push(line.unwrap()),
 ///             None => break,

@@ -10,7 +10,7 @@ use std::fmt;
 /// by dropping every receiver.
 ///
 /// ```
-/// use goro_sync::chan::{self, SendError};
+/// use goro::sync::chan::{self, SendError};
 ///
 /// let (tx, rx) = chan::bounded::<String>(1);
 /// drop(rx);
@@ -26,7 +26,7 @@ impl<T> SendError<T> {
     /// The value that could not be sent.
     ///
     /// ```
-    /// assert_eq!(goro_sync::chan::SendError(7).into_inner(), 7);
+    /// assert_eq!(goro::sync::chan::SendError(7).into_inner(), 7);
     /// ```
     pub fn into_inner(self) -> T {
         self.0
@@ -51,7 +51,7 @@ impl<T> Error for SendError<T> {}
 /// without waiting, and comes back to the caller.
 ///
 /// ```
-/// use goro_sync::chan::{self, TrySendError};
+/// use goro::sync::chan::{self, TrySendError};
 ///
 /// let (tx, rx) = chan::bounded(1);
 /// tx.try_send(1).unwrap();
@@ -72,7 +72,7 @@ impl<T> TrySendError<T> {
     /// The value that could not be sent.
     ///
     /// ```
-    /// assert_eq!(goro_sync::chan::TrySendError::Full(7).into_inner(), 7);
+    /// assert_eq!(goro::sync::chan::TrySendError::Full(7).into_inner(), 7);
     /// ```
     pub fn into_inner(self) -> T {
         match self {
@@ -83,7 +83,7 @@ impl<T> TrySendError<T> {
     /// Whether the send failed because the channel had no room.
     ///
     /// ```
-    /// assert!(goro_sync::chan::TrySendError::Full(()).is_full());
+    /// assert!(goro::sync::chan::TrySendError::Full(()).is_full());
     /// ```
     pub fn is_full(&self) -> bool {
         matches!(self, TrySendError::Full(_))
@@ -92,7 +92,7 @@ impl<T> TrySendError<T> {
     /// Whether the send failed because the channel is closed.
     ///
     /// ```
-    /// assert!(goro_sync::chan::TrySendError::Closed(()).is_closed());
+    /// assert!(goro::sync::chan::TrySendError::Closed(()).is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
         matches!(self, TrySendError::Closed(_))
@@ -129,7 +129,7 @@ impl<T> Error for TrySendError<T> {}
 /// without waiting.
 ///
 /// ```
-/// use goro_sync::chan::{self, TryRecvError};
+/// use goro::sync::chan::{self, TryRecvError};
 ///
 /// let (tx, rx) = chan::unbounded::<u8>();
 /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
@@ -148,7 +148,7 @@ impl TryRecvError {
     /// Whether the channel was merely empty (a later receive may succeed).
     ///
     /// ```
-    /// assert!(goro_sync::chan::TryRecvError::Empty.is_empty());
+    /// assert!(goro::sync::chan::TryRecvError::Empty.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         matches!(self, TryRecvError::Empty)
@@ -157,7 +157,7 @@ impl TryRecvError {
     /// Whether the channel is closed and drained (no receive will ever succeed again).
     ///
     /// ```
-    /// assert!(goro_sync::chan::TryRecvError::Closed.is_closed());
+    /// assert!(goro::sync::chan::TryRecvError::Closed.is_closed());
     /// ```
     pub fn is_closed(&self) -> bool {
         matches!(self, TryRecvError::Closed)

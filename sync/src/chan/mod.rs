@@ -2,7 +2,7 @@
 //! from tasks, from plain threads and as [`select!`](crate::select!) arms.
 //!
 //! ```
-//! use goro_sync::chan;
+//! use goro::sync::chan;
 //!
 //! # futures_lite::future::block_on(async {
 //! let (tx, rx) = chan::bounded(0); // unbuffered: a send waits for its receiver
@@ -37,10 +37,9 @@
 //!
 //! # The commit protocol
 //!
-//! Each channel is one mutex around its `State` (`state.rs`): the buffer, the capacity, the
-//! closed flag, the sender and receiver counts, and two FIFO queues of waiters (the waiter list
-//! is described in `waiters.rs`): senders waiting with their value, receivers waiting with an
-//! empty slot. Every operation takes the lock once per poll; nothing under the lock wakes a
+//! Each channel is one mutex around its state: the buffer, the capacity, the closed flag, the
+//! sender and receiver counts, and two FIFO queues of waiters: senders waiting with their
+//! value, receivers waiting with an empty slot. Every operation takes the lock once per poll; nothing under the lock wakes a
 //! waker or drops a `T`.
 //!
 //! **Who may take a waiter.** A waiter belongs either to a *plain* operation (a `send().await`,
@@ -54,7 +53,7 @@
 //! without a word, so it is never handed a value; a sender that finds it wakes it, puts the
 //! value at the front of the buffer, where any receiver gets it, and looks on for a receiver
 //! that can take the value directly. A select's arms, though, sit in several channels at once, and at most one of them
-//! may take effect: they share a *token* (kept in `select.rs`) that is
+//! may take effect: they share a *token* (kept by the `select!` machinery) that is
 //! `IDLE` while the select waits, `POLLING` while its task runs a pass over its arms (plus a
 //! `DIRTY` bit), and finally `CLAIMED(arm)`. A counterpart may take a select's waiter only by
 //! winning the token, `IDLE → CLAIMED(arm)` in one compare-and-swap, made while holding the
@@ -153,13 +152,11 @@
 //! `cancel::until` relies on that to report it. A select (and `until`) takes one unit per poll
 //! on behalf of all its arms, so that a spent budget can never make a ready arm look not ready
 //! and send a select to its `default`.
-//!
-//! # Files
-//!
-//! `mod.rs` (this file: the handles), `ops.rs` (the `Send`/`Recv` futures and the per-poll
-//! steps), `state.rs` (the state and the hand-over moves), `waiters.rs` (the waiter queue),
-//! `errors.rs`, `loom.rs` (the loom switch). The commit token lives in `select.rs`, and
-//! `cancel.rs` uses it for [`cancel::until`](crate::cancel::until).
+
+// Files: `mod.rs` (the handles), `ops.rs` (the `Send`/`Recv` futures and the per-poll steps),
+// `state.rs` (the state and the hand-over moves), `waiters.rs` (the waiter queue),
+// `errors.rs`, `loom.rs` (the loom switch). The commit token lives in `select.rs`, and
+// `cancel.rs` uses it for `cancel::until`.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -192,7 +189,7 @@ use state::{State, Wakeups};
 /// buffered one a send completes once the value is in the buffer, and waits while it is full.
 ///
 /// ```
-/// use goro_sync::chan;
+/// use goro::sync::chan;
 ///
 /// let (tx, rx) = chan::bounded(2);
 /// tx.try_send('a').unwrap();
@@ -208,7 +205,7 @@ pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 /// Creates a channel whose buffer grows as needed: sends never wait.
 ///
 /// ```
-/// use goro_sync::chan;
+/// use goro::sync::chan;
 ///
 /// let (tx, rx) = chan::unbounded();
 /// for i in 0..1000 {
@@ -265,7 +262,7 @@ impl<T> Chan<T> {
 /// and get `None`), or when [`close`](Sender::close) is called.
 ///
 /// ```
-/// use goro_sync::chan;
+/// use goro::sync::chan;
 ///
 /// let (tx, rx) = chan::unbounded();
 /// let tx2 = tx.clone();
@@ -286,7 +283,7 @@ impl<T> Sender<T> {
     /// it).
     ///
     /// ```
-    /// use goro_sync::chan;
+    /// use goro::sync::chan;
     ///
     /// # futures_lite::future::block_on(async {
     /// let (tx, rx) = chan::bounded(0);
@@ -327,7 +324,7 @@ impl<T> Sender<T> {
     ///
     /// ```
     /// use futures_lite::future;
-    /// use goro_sync::chan;
+    /// use goro::sync::chan;
     ///
     /// let (tx, rx) = chan::bounded(0);
     /// let mut send = Box::pin(tx.send(1));
@@ -345,7 +342,7 @@ impl<T> Sender<T> {
     /// room.
     ///
     /// ```
-    /// use goro_sync::chan::{self, TrySendError};
+    /// use goro::sync::chan::{self, TrySendError};
     ///
     /// let (tx, _rx) = chan::bounded(0);
     /// // Unbuffered, and nobody is receiving.
@@ -367,7 +364,7 @@ impl<T> Sender<T> {
     /// [`send`](Sender::send) there.
     ///
     /// ```
-    /// use goro_sync::chan;
+    /// use goro::sync::chan;
     ///
     /// let (tx, rx) = chan::bounded(0);
     /// let producer = std::thread::spawn(move || tx.send_blocking("ping"));
@@ -388,7 +385,7 @@ impl<T> Sender<T> {
     /// those waiting now, which get their values back.
     ///
     /// ```
-    /// use goro_sync::chan;
+    /// use goro::sync::chan;
     ///
     /// let (tx, rx) = chan::bounded(1);
     /// tx.try_send(1).unwrap();
@@ -405,7 +402,7 @@ impl<T> Sender<T> {
     /// is gone).
     ///
     /// ```
-    /// let (tx, rx) = goro_sync::chan::bounded::<()>(1);
+    /// let (tx, rx) = goro::sync::chan::bounded::<()>(1);
     /// assert!(!tx.is_closed());
     /// drop(rx);
     /// assert!(tx.is_closed());
@@ -419,7 +416,7 @@ impl<T> Sender<T> {
     /// sender left one for a waiting stream).
     ///
     /// ```
-    /// let (tx, _rx) = goro_sync::chan::bounded(4);
+    /// let (tx, _rx) = goro::sync::chan::bounded(4);
     /// tx.try_send(()).unwrap();
     /// assert_eq!(tx.len(), 1);
     /// ```
@@ -430,7 +427,7 @@ impl<T> Sender<T> {
     /// Whether no value is queued in the buffer.
     ///
     /// ```
-    /// let (tx, _rx) = goro_sync::chan::bounded::<()>(4);
+    /// let (tx, _rx) = goro::sync::chan::bounded::<()>(4);
     /// assert!(tx.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -441,7 +438,7 @@ impl<T> Sender<T> {
     /// [`unbounded`].
     ///
     /// ```
-    /// let (tx, _rx) = goro_sync::chan::bounded::<()>(0);
+    /// let (tx, _rx) = goro::sync::chan::bounded::<()>(0);
     /// assert_eq!(tx.capacity(), Some(0));
     /// ```
     pub fn capacity(&self) -> Option<usize> {
@@ -452,7 +449,7 @@ impl<T> Sender<T> {
     /// test hook to check that dropped futures leave nothing behind.
     ///
     /// ```
-    /// let (tx, _rx) = goro_sync::chan::bounded::<()>(0);
+    /// let (tx, _rx) = goro::sync::chan::bounded::<()>(0);
     /// assert_eq!(tx.waiter_count(), 0);
     /// ```
     #[doc(hidden)]
@@ -498,8 +495,8 @@ impl<T> fmt::Debug for Sender<T> {
 /// It is also a [`Stream`] of the values, ending when the channel is closed and drained.
 ///
 /// ```
-/// use futures_lite::StreamExt;
-/// use goro_sync::chan;
+/// use goro::stream::StreamExt;
+/// use goro::sync::chan;
 ///
 /// # futures_lite::future::block_on(async {
 /// let (tx, rx) = chan::unbounded();
@@ -562,7 +559,7 @@ impl<T> Receiver<T> {
     /// closed and every queued value has been received.
     ///
     /// ```
-    /// use goro_sync::chan;
+    /// use goro::sync::chan;
     ///
     /// # futures_lite::future::block_on(async {
     /// let (tx, rx) = chan::bounded(1);
@@ -590,7 +587,7 @@ impl<T> Receiver<T> {
     /// Receives a value if one is available without waiting.
     ///
     /// ```
-    /// use goro_sync::chan::{self, TryRecvError};
+    /// use goro::sync::chan::{self, TryRecvError};
     ///
     /// let (tx, rx) = chan::bounded(1);
     /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
@@ -613,7 +610,7 @@ impl<T> Receiver<T> {
     /// [`recv`](Receiver::recv) there.
     ///
     /// ```
-    /// use goro_sync::chan;
+    /// use goro::sync::chan;
     ///
     /// let (tx, rx) = chan::unbounded();
     /// std::thread::spawn(move || tx.try_send(1).unwrap());
@@ -627,7 +624,7 @@ impl<T> Receiver<T> {
     /// Whether the channel is closed. Values may still be queued: receive until `None`.
     ///
     /// ```
-    /// let (tx, rx) = goro_sync::chan::bounded(1);
+    /// let (tx, rx) = goro::sync::chan::bounded(1);
     /// tx.try_send(()).unwrap();
     /// drop(tx);
     /// assert!(rx.is_closed());
@@ -640,7 +637,7 @@ impl<T> Receiver<T> {
     /// The number of values queued in the buffer.
     ///
     /// ```
-    /// let (tx, rx) = goro_sync::chan::unbounded();
+    /// let (tx, rx) = goro::sync::chan::unbounded();
     /// tx.try_send(()).unwrap();
     /// assert_eq!(rx.len(), 1);
     /// ```
@@ -651,7 +648,7 @@ impl<T> Receiver<T> {
     /// Whether no value is queued in the buffer.
     ///
     /// ```
-    /// let (_tx, rx) = goro_sync::chan::unbounded::<()>();
+    /// let (_tx, rx) = goro::sync::chan::unbounded::<()>();
     /// assert!(rx.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
@@ -662,7 +659,7 @@ impl<T> Receiver<T> {
     /// [`unbounded`].
     ///
     /// ```
-    /// let (_tx, rx) = goro_sync::chan::bounded::<()>(3);
+    /// let (_tx, rx) = goro::sync::chan::bounded::<()>(3);
     /// assert_eq!(rx.capacity(), Some(3));
     /// ```
     pub fn capacity(&self) -> Option<usize> {
@@ -673,7 +670,7 @@ impl<T> Receiver<T> {
     /// test hook to check that dropped futures leave nothing behind.
     ///
     /// ```
-    /// let (_tx, rx) = goro_sync::chan::bounded::<()>(0);
+    /// let (_tx, rx) = goro::sync::chan::bounded::<()>(0);
     /// assert_eq!(rx.waiter_count(), 0);
     /// ```
     #[doc(hidden)]
@@ -725,8 +722,8 @@ impl<T> Drop for Receiver<T> {
 ///
 /// ```
 /// use std::future::Future;
-/// use futures_lite::StreamExt;
-/// use goro_sync::chan;
+/// use goro::stream::StreamExt;
+/// use goro::sync::chan;
 ///
 /// let (tx, mut rx) = chan::bounded(0);
 /// {

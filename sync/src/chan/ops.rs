@@ -295,7 +295,7 @@ fn proceed(binding: &Binding, cx: &Context<'_>, wakeups: &mut Wakeups) -> bool {
 /// or queued in the buffer), or gives it back if the channel is closed.
 ///
 /// ```
-/// use goro_sync::chan;
+/// use goro::sync::chan;
 ///
 /// let (tx, rx) = chan::bounded(1);
 /// let send: chan::Send<'_, u32> = tx.send(1);
@@ -361,7 +361,7 @@ impl<T> fmt::Debug for Send<'_, T> {
 /// closed and drained.
 ///
 /// ```
-/// use goro_sync::chan;
+/// use goro::sync::chan;
 ///
 /// let (tx, rx) = chan::bounded(1);
 /// tx.try_send("hi").unwrap();
