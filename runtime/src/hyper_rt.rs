@@ -22,7 +22,7 @@ impl hyper::rt::Sleep for Sleep {}
 ///
 /// goro::block_on(async {
 ///     let (tx, rx) = goro::sync::chan::bounded(1);
-///     goro::hyper_rt::Executor::new().execute(async move {
+///     goro::hyper::Executor::new().execute(async move {
 ///         tx.send(7).await.unwrap();
 ///     });
 ///     assert_eq!(rx.recv().await, Some(7));
@@ -57,7 +57,7 @@ where
 /// use hyper::rt::Timer as _;
 ///
 /// goro::block_on(async {
-///     let timer = goro::hyper_rt::Timer::new();
+///     let timer = goro::hyper::Timer::new();
 ///     let start = Instant::now();
 ///     let mut sleep = timer.sleep(Duration::from_secs(60));
 ///     // hyper moves a timer by resetting it: the same goro timer, a new deadline.

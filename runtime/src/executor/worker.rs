@@ -281,8 +281,9 @@ impl Worker {
         let mut task = task;
         let mut lifo_polls = 0;
         loop {
-            run_contained(task);
+            // Counted before the poll: whoever sees the task's result also sees the count.
             self.remote().counters.add_polled(1);
+            run_contained(task);
             let Some(next) = self.remote().lifo.take() else {
                 return;
             };
