@@ -32,6 +32,9 @@
 //!
 //! - [`chan`]: Go's channels: unbuffered, bounded, unbounded; many senders and receivers.
 //! - [`select!`]: Go's `select`, with `default`, fair among ready arms, committing once.
+//! - [`watch`]: one value, the latest, read by many receivers that wait for it to change.
+//! - [`broadcast`]: every value to every receiver, through a ring buffer; laggards are told
+//!   how many they missed.
 //! - [`cancel`]: [`until`](cancel::until), `select!`'s exact commit for combinators that
 //!   cancel a future when another completes (the runtime's `timeout` is one).
 //! - [`waitgroup`], [`mutex`], [`rwlock`], [`semaphore`], [`once`], [`barrier`], [`notify`]:
@@ -54,6 +57,7 @@ pub mod coop;
 // waiting futures. `select` has the `select!` macro (exported at the crate root) and the commit
 // token its channel arms share, so that exactly one arm's operation takes effect; `chan`'s
 // module docs write out that protocol and why it neither loses nor duplicates a value.
+pub mod broadcast;
 pub mod cancel;
 pub mod chan;
 mod select;
@@ -75,6 +79,7 @@ pub mod rwlock;
 pub mod semaphore;
 mod waiters;
 pub mod waitgroup;
+pub mod watch;
 
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use mutex::{Mutex, MutexGuard};
