@@ -45,7 +45,8 @@
 //!   your own with [`Builder`] and [`Runtime`]; what the runtime is doing with [`metrics`]
 //!   and [`worker_index`].
 //! - [`time`]: `sleep`, `timeout`, `interval`, `after`.
-//! - [`sync`]: channels ([`sync::chan`]) and [`select!`], `WaitGroup`, `Mutex`, `RwLock`,
+//! - [`sync`]: channels ([`sync::chan`], [`sync::watch`], [`sync::broadcast`]) and
+//!   [`select!`], `WaitGroup`, `Mutex`, `RwLock`,
 //!   `Semaphore`, `Once`, `OnceCell`, `Barrier`, `Notify`, `Context`.
 //! - [`net`]: TCP, UDP and Unix sockets, host-name lookup, [`net::Async`] for any file
 //!   descriptor.
