@@ -93,7 +93,7 @@ pub mod net {
 
 /// Go's coordination vocabulary: channels, WaitGroup, Mutex, RwLock, Once, Context, ...
 pub mod sync {
-    pub use goro_runtime::context::{self, CancelFn, Context, ContextError};
+    pub use goro_runtime::context::{self, CancelFn, Context, ContextError, ContextKey};
     pub use goro_sync::*;
 }
 

@@ -28,14 +28,25 @@
 //! parent's error under that same lock, so a child is either cancelled at birth or reached by
 //! the parent's cancellation: never missed.
 //!
+//! Request-scoped values ([`Context::with_value`]) live apart from that tree: a context holds
+//! the newest node of an immutable linked list of key-value pairs, each pointing to the list
+//! its parent had. A lookup walks from the newest node to the oldest, so the nearest value for
+//! a key wins; nothing is locked, since a node never changes once built. Deriving a context
+//! (with a value, a cancel, a deadline) never changes the part the derivation did not touch: a
+//! value context shares its parent's cancellation node, so it is done exactly when its parent
+//! is.
+//!
 //! Deadlines are lazy: no timer task runs per context. A child's deadline is clamped to its
 //! parent's, so each node only needs to watch its own: [`Context::err`] compares it with the
 //! clock, and a [`Done`] future sleeps until it alongside waiting for a cancellation. When
 //! either happens first, the node records the error and cancels its subtree.
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -67,11 +78,114 @@ impl std::error::Error for ContextError {}
 /// A cancellation signal and an optional deadline, shared by cloning (Go's `context.Context`).
 ///
 /// [`Context::background`] is never cancelled; `with_cancel`, `with_timeout` and
-/// `with_deadline` derive children that are cancelled with their parent, or earlier.
+/// `with_deadline` derive children that are cancelled with their parent, or earlier;
+/// `with_value` derives a child that carries one more request-scoped value.
 #[derive(Clone, Default)]
 pub struct Context {
-    /// `None` for the background context.
+    /// The cancellation node; `None` for the background context (and for value contexts
+    /// derived from it only by `with_value`).
     node: Option<Arc<Node>>,
+    /// The newest request-scoped value, linked to the older ones; `None` if there is none.
+    values: Option<Arc<ValueNode>>,
+}
+
+/// A typed key for [`Context::with_value`] (the key type Go programs declare per package).
+///
+/// Each key is distinct by identity, not by name: two keys made by two calls of
+/// [`new`](ContextKey::new) never find each other's values, even with the same name and type,
+/// so libraries cannot collide. A clone is the same key. The name only shows in `Debug`.
+///
+/// ```
+/// use goro::sync::{Context, ContextKey};
+///
+/// static REQUEST_ID: ContextKey<u64> = ContextKey::new("request-id");
+///
+/// let ctx = Context::background().with_value(&REQUEST_ID, 42);
+/// assert_eq!(ctx.value(&REQUEST_ID), Some(&42));
+/// ```
+pub struct ContextKey<T> {
+    /// The identity, drawn from a process-wide counter on first use (0 until then), so that
+    /// `new` can be `const` and keys can be statics.
+    id: AtomicU64,
+    /// For `Debug` only.
+    name: &'static str,
+    /// The type of the values this key stores.
+    value_type: PhantomData<fn() -> T>,
+}
+
+/// The next key identity to hand out; 0 means "not drawn yet", so this starts at 1.
+static NEXT_KEY_ID: AtomicU64 = AtomicU64::new(1);
+
+impl<T> ContextKey<T> {
+    /// A new key, distinct from every other. `name` is only for `Debug`.
+    ///
+    /// ```
+    /// use goro::sync::{Context, ContextKey};
+    ///
+    /// let a = ContextKey::<&str>::new("user");
+    /// let b = ContextKey::<&str>::new("user");
+    /// let ctx = Context::background().with_value(&a, "alice");
+    /// assert_eq!(ctx.value(&b), None); // same name, different key
+    /// ```
+    pub const fn new(name: &'static str) -> Self {
+        ContextKey {
+            id: AtomicU64::new(0),
+            name,
+            value_type: PhantomData,
+        }
+    }
+
+    /// The key's identity, drawn on first use.
+    fn id(&self) -> u64 {
+        let id = self.id.load(Ordering::Acquire);
+        if id != 0 {
+            return id;
+        }
+        let fresh = NEXT_KEY_ID.fetch_add(1, Ordering::Relaxed);
+        match self
+            .id
+            .compare_exchange(0, fresh, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => fresh,
+            Err(drawn) => drawn, // another thread drew first: its id is the key's
+        }
+    }
+}
+
+impl<T> Clone for ContextKey<T> {
+    fn clone(&self) -> Self {
+        ContextKey {
+            id: AtomicU64::new(self.id()),
+            name: self.name,
+            value_type: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for ContextKey<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ContextKey").field(&self.name).finish()
+    }
+}
+
+/// One request-scoped value and the list it was added to.
+struct ValueNode {
+    /// The identity of the key it was stored under.
+    key: u64,
+    /// The value, a `T` of that key.
+    value: Box<dyn Any + Send + Sync>,
+    /// The values of the context this one was derived from.
+    parent: Option<Arc<ValueNode>>,
+}
+
+impl Drop for ValueNode {
+    /// Unlinks a chain node by node in a loop: dropping a deep chain must not recurse.
+    fn drop(&mut self) {
+        let mut link = self.parent.take();
+        while let Some(node) = link {
+            link = Arc::into_inner(node).and_then(|mut node| node.parent.take());
+        }
+    }
 }
 
 /// Cancels the context it came with (and that context's descendants). Dropping it does not.
@@ -175,7 +289,62 @@ impl Drop for Node {
 impl Context {
     /// The root context: never cancelled, no deadline (Go's `context.Background()`).
     pub fn background() -> Context {
-        Context { node: None }
+        Context {
+            node: None,
+            values: None,
+        }
+    }
+
+    /// A child that carries `value` under `key` (Go's `context.WithValue`), for request-scoped
+    /// data that crosses API boundaries: a request id, a trace span, the caller's identity.
+    /// It is done exactly when this context is, and has the same deadline.
+    ///
+    /// ```
+    /// use goro::sync::{Context, ContextKey};
+    ///
+    /// static USER: ContextKey<String> = ContextKey::new("user");
+    ///
+    /// let (ctx, cancel) = Context::background().with_cancel();
+    /// let ctx = ctx.with_value(&USER, "alice".to_string());
+    /// let (child, _) = ctx.with_cancel(); // values pass down to children
+    /// assert_eq!(child.value(&USER).map(String::as_str), Some("alice"));
+    /// cancel.cancel(); // and cancellation passes through value contexts
+    /// assert!(child.err().is_some());
+    /// ```
+    pub fn with_value<T: Send + Sync + 'static>(&self, key: &ContextKey<T>, value: T) -> Context {
+        Context {
+            node: self.node.clone(),
+            values: Some(Arc::new(ValueNode {
+                key: key.id(),
+                value: Box::new(value),
+                parent: self.values.clone(),
+            })),
+        }
+    }
+
+    /// The value stored under `key` by the nearest [`with_value`](Context::with_value) on the
+    /// way to the root, or `None` (Go's `ctx.Value(key)`).
+    ///
+    /// ```
+    /// use goro::sync::{Context, ContextKey};
+    ///
+    /// static DEPTH: ContextKey<u32> = ContextKey::new("depth");
+    ///
+    /// let outer = Context::background().with_value(&DEPTH, 1);
+    /// let inner = outer.with_value(&DEPTH, 2); // shadows, for `inner` and its children only
+    /// assert_eq!((outer.value(&DEPTH), inner.value(&DEPTH)), (Some(&1), Some(&2)));
+    /// assert_eq!(Context::background().value(&DEPTH), None);
+    /// ```
+    pub fn value<T: Send + Sync + 'static>(&self, key: &ContextKey<T>) -> Option<&T> {
+        let id = key.id();
+        let mut link = self.values.as_deref();
+        while let Some(node) = link {
+            if node.key == id {
+                return node.value.downcast_ref::<T>();
+            }
+            link = node.parent.as_deref();
+        }
+        None
     }
 
     /// A child that is cancelled when `cancel` is called or when this context is done.
@@ -236,7 +405,11 @@ impl Context {
             node.cancel(err); // the parent was already done: so is the child, at birth
         }
         let cancel = CancelFn { node: node.clone() };
-        (Context { node: Some(node) }, cancel)
+        let child = Context {
+            node: Some(node),
+            values: self.values.clone(),
+        };
+        (child, cancel)
     }
 
     /// Why the context is done, or `None` while it is not.

@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{in_own_process, runtime, watchdog};
-use goro_runtime::context::{Context, ContextError};
+use goro_runtime::context::{Context, ContextError, ContextKey};
 
 #[test]
 fn background_is_never_done() {
@@ -181,6 +181,104 @@ fn dropping_a_deep_chain_does_not_overflow_the_stack() {
                 cancel.cancel();
                 assert_eq!(child.err(), Some(ContextError::Canceled));
                 drop(chain(&Context::background()));
+            });
+        },
+    );
+}
+
+#[test]
+fn a_value_is_found_from_every_descendant() {
+    static REQUEST_ID: ContextKey<u64> = ContextKey::new("request-id");
+    let ctx = Context::background().with_value(&REQUEST_ID, 7);
+    let (child, _c) = ctx.with_cancel();
+    let (grandchild, _d) = child.with_timeout(Duration::from_secs(600));
+    let other = ContextKey::<u8>::new("other");
+    let great = grandchild.with_value(&other, 1);
+    for ctx in [&ctx, &child, &grandchild, &great] {
+        assert_eq!(ctx.value(&REQUEST_ID), Some(&7));
+    }
+    assert_eq!(great.value(&other), Some(&1));
+    assert_eq!(
+        grandchild.value(&other),
+        None,
+        "a value is not seen by its ancestors"
+    );
+    assert_eq!(Context::background().value(&REQUEST_ID), None);
+}
+
+#[test]
+fn a_nearer_value_shadows_an_older_one_for_its_subtree_only() {
+    let key = ContextKey::<&str>::new("user");
+    let outer = Context::background().with_value(&key, "alice");
+    let inner = outer.with_value(&key, "bob");
+    let (below_inner, _c) = inner.with_cancel();
+    assert_eq!(outer.value(&key), Some(&"alice"));
+    assert_eq!(inner.value(&key), Some(&"bob"));
+    assert_eq!(below_inner.value(&key), Some(&"bob"));
+}
+
+#[test]
+fn distinct_keys_with_the_same_name_and_type_do_not_collide() {
+    let a = ContextKey::<String>::new("user");
+    let b = ContextKey::<String>::new("user");
+    let ctx = Context::background()
+        .with_value(&a, "from a".to_string())
+        .with_value(&b, "from b".to_string());
+    assert_eq!(ctx.value(&a).map(String::as_str), Some("from a"));
+    assert_eq!(ctx.value(&b).map(String::as_str), Some("from b"));
+    let only_a = Context::background().with_value(&a, "x".to_string());
+    assert_eq!(only_a.value(&b), None);
+    let a_again = a.clone();
+    assert_eq!(
+        only_a.value(&a_again).map(String::as_str),
+        Some("x"),
+        "a clone is the same key"
+    );
+}
+
+#[test]
+fn cancellation_and_deadlines_pass_through_value_contexts() {
+    watchdog(30, || {
+        let key = ContextKey::<u32>::new("k");
+        let (root, cancel) = Context::background().with_cancel();
+        let valued = root.with_value(&key, 1);
+        let (child, _c) = valued.with_cancel();
+        let deeper = child.with_value(&key, 2);
+        assert_eq!(valued.err(), None);
+        let rt = runtime(2);
+        let waiter = {
+            let deeper = deeper.clone();
+            rt.spawn(async move {
+                deeper.done().await;
+                deeper.err()
+            })
+        };
+        cancel.cancel();
+        assert_eq!(valued.err(), Some(ContextError::Canceled));
+        assert_eq!(rt.block_on(waiter).unwrap(), Some(ContextError::Canceled));
+        assert_eq!(deeper.value(&key), Some(&2), "values outlive cancellation");
+
+        let (timed, _t) = Context::background().with_timeout(Duration::from_secs(600));
+        let valued = timed.with_value(&key, 3);
+        assert_eq!(valued.deadline(), timed.deadline());
+        assert_eq!(Context::background().with_value(&key, 4).err(), None);
+    });
+}
+
+#[test]
+fn dropping_a_deep_chain_of_values_does_not_overflow_the_stack() {
+    in_own_process(
+        "dropping_a_deep_chain_of_values_does_not_overflow_the_stack",
+        120,
+        || {
+            on_a_small_stack(|| {
+                let key = ContextKey::<usize>::new("depth");
+                let mut leaf = Context::background();
+                for i in 0..DEPTH {
+                    leaf = leaf.with_value(&key, i);
+                }
+                assert_eq!(leaf.value(&key), Some(&(DEPTH - 1)));
+                drop(leaf);
             });
         },
     );
