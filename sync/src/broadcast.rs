@@ -540,3 +540,31 @@ impl<T> fmt::Debug for Recv<'_, T> {
         f.debug_struct("broadcast::Recv").finish_non_exhaustive()
     }
 }
+
+#[cfg(all(test, goro_loom))]
+mod loom_tests {
+    use super::*;
+    use crate::waiters::block_on;
+    use loom::thread;
+
+    /// Two receivers waiting while a sender sends once and leaves: each gets the value, then
+    /// `Closed`; a lost wakeup would deadlock the model.
+    #[test]
+    fn loom_recv_racing_send_and_close_is_not_lost() {
+        loom::model(|| {
+            let (tx, mut rx1) = channel(1);
+            let mut rx2 = tx.subscribe();
+            let sender = thread::spawn(move || {
+                tx.send(7).unwrap();
+            });
+            let other = thread::spawn(move || {
+                assert_eq!(block_on(rx2.recv()), Ok(7));
+                assert_eq!(block_on(rx2.recv()), Err(RecvError::Closed));
+            });
+            assert_eq!(block_on(rx1.recv()), Ok(7));
+            assert_eq!(block_on(rx1.recv()), Err(RecvError::Closed));
+            sender.join().unwrap();
+            other.join().unwrap();
+        });
+    }
+}

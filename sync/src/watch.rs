@@ -513,3 +513,38 @@ impl<T> fmt::Debug for Changed<'_, T> {
         f.debug_struct("watch::Changed").finish_non_exhaustive()
     }
 }
+
+#[cfg(all(test, goro_loom))]
+mod loom_tests {
+    use super::*;
+    use crate::waiters::block_on;
+    use loom::thread;
+
+    /// A `changed()` racing a send either sees the new version or is woken by it: the model
+    /// would deadlock (and loom report it) if a send could slip between the check and the
+    /// queueing.
+    #[test]
+    fn loom_changed_racing_send_is_not_lost() {
+        loom::model(|| {
+            let (tx, mut rx) = channel(0);
+            let sender = thread::spawn(move || {
+                tx.send(1).unwrap();
+                tx
+            });
+            block_on(rx.changed()).unwrap();
+            assert_eq!(*rx.borrow(), 1);
+            drop(sender.join().unwrap());
+        });
+    }
+
+    /// A `changed()` racing the sender's drop ends with `RecvError`, never a hang.
+    #[test]
+    fn loom_changed_racing_close_is_not_lost() {
+        loom::model(|| {
+            let (tx, mut rx) = channel(0);
+            let closer = thread::spawn(move || drop(tx));
+            assert_eq!(block_on(rx.changed()), Err(RecvError));
+            closer.join().unwrap();
+        });
+    }
+}
