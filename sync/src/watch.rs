@@ -312,6 +312,9 @@ impl<T> Receiver<T> {
     /// Borrows the current value without marking it seen. Sends wait while the guard lives:
     /// keep it short, and do not await while holding it.
     ///
+    /// The guard holds a read lock: calling another method of the same channel while holding
+    /// it may deadlock against a waiting send. Copy out what you need, then drop it.
+    ///
     /// ```
     /// let (tx, mut rx) = goro::sync::watch::channel(0);
     /// tx.send(1).unwrap();
@@ -413,7 +416,9 @@ impl<T> fmt::Debug for Receiver<T> {
     }
 }
 
-/// A borrow of a watch channel's value; sends wait until it is dropped.
+/// A borrow of a watch channel's value; sends wait until it is dropped. Do not call other
+/// methods of the channel while holding it: it is a read lock, and a waiting send may block a
+/// second one.
 ///
 /// ```
 /// let (_tx, rx) = goro::sync::watch::channel(String::from("v1"));

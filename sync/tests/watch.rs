@@ -165,7 +165,7 @@ fn many_receivers_under_the_runtime_reach_the_last_value() {
             .build()
             .unwrap();
         rt.block_on(async {
-            const LAST: u64 = 20_000;
+            const LAST: u64 = 100_000;
             let (tx, rx) = watch::channel(0u64);
             let readers: Vec<_> = (0..4)
                 .map(|_| {
