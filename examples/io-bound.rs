@@ -52,11 +52,17 @@ async fn start_server() -> std::io::Result<SocketAddr> {
 async fn slot(addr: SocketAddr) -> Result<usize, Error> {
     let stream = TcpStream::connect(addr).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(Io::new(stream)).await?;
-    goro::spawn(conn);
+    goro::spawn(async move {
+        if let Err(e) = conn.await {
+            eprintln!("connection: {e:?}");
+        }
+    });
     for _ in 0..ROUNDS {
         let req = Request::get("/")
             .header("host", "localhost")
             .body(Empty::<Bytes>::new())?;
+        // The connection takes the next request only once it has finished the last one.
+        sender.ready().await?;
         let res = sender.send_request(req).await?;
         assert_eq!(res.status(), 200);
         res.into_body().collect().await?;
