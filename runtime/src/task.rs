@@ -11,6 +11,7 @@
 //!   never unwinds through a worker ([`JoinError::is_panic`]);
 //! - grants the future its cooperative budget for each poll (`goro_sync::coop`);
 //! - checks the abort flag, so [`JoinHandle::abort`] drops the future at its next poll;
+//! - runs the runtime's poll hooks, if set, before and after each poll ([`TaskMeta`]);
 //! - registers the task's waker in its runtime's registry of parked tasks the first time it
 //!   parks, and removes it when the future is dropped: a parked task may be reachable only
 //!   through wakers that other parked tasks hold, so shutdown wakes every registered task
@@ -247,11 +248,38 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         if reg & DROPPED != 0 {
             return Poll::Pending; // finished already; async-task never polls it again
         }
+        let meta = this.meta;
+        let hooks = &meta.handle.hooks;
+        if let Some(hook) = &hooks.before_poll {
+            run_poll_hook(hook, meta);
+        }
+        let out = this.poll_future(cx, reg);
+        if let Some(hook) = &hooks.after_poll {
+            run_poll_hook(hook, meta);
+        }
+        out
+    }
+}
+
+/// Runs a poll hook, containing its panic: a hook's failure is neither the task's nor the
+/// worker's (the panic message is printed as usual).
+#[cold]
+fn run_poll_hook(hook: &crate::builder::PollHook, meta: &Meta) {
+    let task = TaskMeta { meta };
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| hook(&task)));
+}
+
+impl<F: Future> TaskFuture<'_, F> {
+    /// One poll of the user's future (or its drop, if the task was aborted); `reg` is the
+    /// metadata word read at the start of the poll.
+    #[inline]
+    fn poll_future(&mut self, cx: &mut Context<'_>, reg: u64) -> Poll<Outcome<F::Output>> {
+        let this = self;
         let result = if reg & ABORTED != 0 {
             Err(Abnormal(Box::new(AbnormalKind::Aborted)))
         } else {
-            // SAFETY: `this` is pinned, so its `future` field is pinned too; it is not moved
-            // until it is dropped in place.
+            // SAFETY: `this` came from a pinned reference (see `poll`), so its `future` field
+            // is pinned too; it is not moved until it is dropped in place.
             let future = unsafe { Pin::new_unchecked(&mut *this.future) };
             let budget = goro_sync::coop::DEFAULT_BUDGET;
             let polled = panic::catch_unwind(AssertUnwindSafe(|| {
@@ -268,6 +296,57 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         };
         this.drop_future();
         Poll::Ready(TaskOutput::new(result))
+    }
+}
+
+/// What the poll hooks ([`Builder::on_before_task_poll`](crate::Builder::on_before_task_poll),
+/// [`on_after_task_poll`](crate::Builder::on_after_task_poll)) learn about the task being
+/// polled.
+///
+/// ```
+/// let rt = goro::Builder::new()
+///     .worker_threads(1)
+///     .on_before_task_poll(|task: &goro::task::TaskMeta<'_>| {
+///         if let Some(name) = task.name() {
+///             eprintln!("polling {name} (task {}, spawned at {})", task.id(), task.location());
+///         }
+///     })
+///     .build()
+///     .unwrap();
+/// rt.block_on(async { goro::task::Builder::new().name("hello").spawn(async {}).await })
+///     .unwrap();
+/// ```
+pub struct TaskMeta<'a> {
+    meta: &'a Meta,
+}
+
+impl TaskMeta<'_> {
+    /// The task's id, as [`JoinHandle::id`] gives it.
+    pub fn id(&self) -> u64 {
+        self.meta.id()
+    }
+
+    /// The task's name, if it was spawned with one ([`Builder::name`]). Looking it up takes
+    /// a lock, only for a named task.
+    pub fn name(&self) -> Option<String> {
+        if self.meta.reg.load(Ordering::Relaxed) & NAMED == 0 {
+            return None;
+        }
+        self.meta.handle.tasks.name_of(self.meta.id())
+    }
+
+    /// Where the task was spawned.
+    pub fn location(&self) -> &'static Location<'static> {
+        self.meta.location
+    }
+}
+
+impl fmt::Debug for TaskMeta<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskMeta")
+            .field("id", &self.id())
+            .field("location", &self.location())
+            .finish()
     }
 }
 
