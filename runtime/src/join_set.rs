@@ -23,6 +23,8 @@
 //!   wake pushes onto the list and takes that waker under the same lock: either `join_next`
 //!   saw the slot, or the wake sees its waker.
 //!
+//! The loom model at the end of this file checks the last point.
+//!
 //! A stale entry (a slot whose member was already joined, or reused by a new member) costs
 //! one spurious poll: polling a pending handle only re-registers the same waker. Nothing is
 //! called out under the lock: wakers are cloned before it is taken and woken after it is
@@ -33,9 +35,10 @@ use std::fmt;
 use std::future::{poll_fn, Future};
 use std::panic::Location;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
+use crate::loom::{Mutex, MutexGuard};
 use crate::runtime::Runtime;
 use crate::task::{self, JoinError, JoinHandle, Kind};
 
@@ -80,7 +83,6 @@ pub struct JoinSet<T> {
 }
 
 /// The ready list, shared with the slots' wakers.
-#[derive(Default)]
 struct Ready {
     inner: Mutex<ReadyInner>,
 }
@@ -96,6 +98,12 @@ struct ReadyInner {
 }
 
 impl Ready {
+    fn new() -> Ready {
+        Ready {
+            inner: Mutex::new(ReadyInner::default()),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, ReadyInner> {
         // Nothing panics under this lock; a poisoned lock still holds consistent state.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
@@ -118,6 +126,33 @@ impl Ready {
         if let Some(waker) = waker {
             waker.wake();
         }
+    }
+}
+
+impl Ready {
+    /// Takes the next slot off the list, clearing its flag. With `waker`, stores it (in the
+    /// same critical section) to be woken by the next `push` if the list is empty.
+    fn pop(&self, waker: Option<&Waker>) -> Option<usize> {
+        // Cloned before the lock: nothing is called out under it.
+        let waker = waker.cloned();
+        let mut inner = self.lock();
+        match inner.queue.pop_front() {
+            Some(slot) => {
+                inner.queued[slot] = false;
+                Some(slot)
+            }
+            None => {
+                if waker.is_some() {
+                    inner.waker = waker;
+                }
+                None
+            }
+        }
+    }
+
+    /// Adds a slot (for a new member).
+    fn add_slot(&self) {
+        self.lock().queued.push(false);
     }
 }
 
@@ -156,7 +191,7 @@ impl<T> JoinSet<T> {
             wakers: Vec::new(),
             free: Vec::new(),
             len: 0,
-            ready: Arc::new(Ready::default()),
+            ready: Arc::new(Ready::new()),
         }
     }
 
@@ -197,7 +232,7 @@ impl<T> JoinSet<T> {
                     ready: self.ready.clone(),
                     slot,
                 }));
-                self.ready.lock().queued.push(false);
+                self.ready.add_slot();
                 self.slots.push(Some(handle));
                 self.wakers.push(waker);
                 slot
@@ -290,21 +325,7 @@ impl<T> JoinSet<T> {
     /// The next slot off the ready list. With `waker`, stores it to be woken if the list is
     /// empty.
     fn next_ready(&self, waker: Option<&Waker>) -> Option<usize> {
-        // Cloned before the lock: nothing is called out under it.
-        let waker = waker.cloned();
-        let mut inner = self.ready.lock();
-        match inner.queue.pop_front() {
-            Some(slot) => {
-                inner.queued[slot] = false;
-                Some(slot)
-            }
-            None => {
-                if waker.is_some() {
-                    inner.waker = waker;
-                }
-                None
-            }
-        }
+        self.ready.pop(waker)
     }
 
     /// Polls for the next member to finish: its result, or `None` if the set is empty. This
@@ -468,5 +489,85 @@ impl<T> Drop for JoinSet<T> {
 impl<T> fmt::Debug for JoinSet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinSet").field("len", &self.len).finish()
+    }
+}
+
+#[cfg(all(test, goro_loom))]
+mod loom_tests {
+    //! The lost-wakeup hazard: a member ends (its result becomes visible, then its slot's
+    //! waker fires) while `join_next` finds the list empty and parks. Either `join_next`
+    //! takes the slot off the list and sees the result, or the member's push finds the
+    //! stored waker and wakes it. A lost wake-up shows as a deadlock.
+    use super::*;
+    use loom::sync::atomic::{AtomicBool, Ordering};
+    use loom::sync::{Condvar, Mutex as LoomMutex};
+    use loom::thread;
+
+    /// The waiting task's waker: a flag under a mutex and a condition variable.
+    struct Park {
+        notified: LoomMutex<bool>,
+        cvar: Condvar,
+    }
+
+    impl Wake for Park {
+        fn wake(self: Arc<Self>) {
+            *self.notified.lock().unwrap() = true;
+            self.cvar.notify_one();
+        }
+    }
+
+    impl Park {
+        fn park(&self) {
+            let mut n = self.notified.lock().unwrap();
+            while !*n {
+                n = self.cvar.wait(n).unwrap();
+            }
+            *n = false;
+        }
+    }
+
+    /// Two members end on their own threads while the joiner collects both.
+    #[test]
+    fn a_member_ending_while_join_next_parks_wakes_it() {
+        loom::model(|| {
+            let ready = Arc::new(Ready::new());
+            let done: Arc<[AtomicBool; 2]> =
+                Arc::new([AtomicBool::new(false), AtomicBool::new(false)]);
+            // Spawning puts each new slot on the list for a first poll.
+            for slot in 0..2 {
+                ready.add_slot();
+                ready.push(slot);
+            }
+            let members: Vec<_> = (0..2)
+                .map(|slot| {
+                    let (ready, done) = (ready.clone(), done.clone());
+                    thread::spawn(move || {
+                        done[slot].store(true, Ordering::Release); // the task's output
+                        ready.push(slot); // async-task wakes the registered slot waker
+                    })
+                })
+                .collect();
+            let park = Arc::new(Park {
+                notified: LoomMutex::new(false),
+                cvar: Condvar::new(),
+            });
+            let waker = Waker::from(park.clone());
+            let mut joined = [false; 2];
+            while joined != [true, true] {
+                match ready.pop(Some(&waker)) {
+                    // "Polling the handle": ready if the output is there; else the slot's
+                    // waker stays registered.
+                    Some(slot) => {
+                        if done[slot].load(Ordering::Acquire) {
+                            joined[slot] = true;
+                        }
+                    }
+                    None => park.park(),
+                }
+            }
+            for member in members {
+                member.join().unwrap();
+            }
+        });
     }
 }
