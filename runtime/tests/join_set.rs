@@ -11,6 +11,15 @@ use common::{eventually, runtime, watchdog, DropCounter};
 use goro_runtime::JoinSet;
 use goro_sync::chan;
 
+/// A set, and the future of `join_next`, can move to another task's thread.
+const _: fn() = || {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: &T) {}
+    let mut set = JoinSet::<u32>::new();
+    send_sync(&set);
+    send(&set.join_next());
+};
+
 #[test]
 fn results_come_in_completion_order() {
     watchdog(30, || {
