@@ -41,7 +41,7 @@
 //! # Where things are
 //!
 //! - Tasks: [`spawn`], [`spawn_blocking`], [`yield_now`], [`block_on`], [`JoinHandle`],
-//!   [`TaskGroup`], [`num_tasks`]; named tasks and spawn options in [`task`]; a runtime of
+//!   [`TaskGroup`], [`JoinSet`], [`num_tasks`]; named tasks and spawn options in [`task`]; a runtime of
 //!   your own with [`Builder`] and [`Runtime`]; what the runtime is doing with [`metrics`]
 //!   and [`worker_index`].
 //! - [`time`]: `sleep`, `timeout`, `interval`, `after`.
@@ -77,7 +77,8 @@
 pub use goro_macros::{main, test};
 pub use goro_runtime::{
     block_on, metrics, num_tasks, spawn, spawn_blocking, task, time, worker_index, yield_now,
-    Builder, JoinError, JoinHandle, Metrics, Runtime, TaskGroup, WorkerMetrics, MAX_WORKERS,
+    Builder, JoinError, JoinHandle, JoinSet, Metrics, Runtime, TaskGroup, WorkerMetrics,
+    MAX_WORKERS,
 };
 pub use goro_sync::select;
 

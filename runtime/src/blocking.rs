@@ -37,6 +37,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
+use crate::builder::Hooks;
 use crate::executor::drop_runnable;
 use crate::runtime::Handle;
 use crate::task::Runnable;
@@ -179,6 +180,13 @@ impl Pool {
 
     fn thread_main(&self, handle: &Arc<Handle>) {
         let _enter = crate::current::enter(handle.clone());
+        Hooks::run_thread_hook(&handle.hooks.thread_start);
+        self.serve(handle);
+        Hooks::run_thread_hook(&handle.hooks.thread_stop);
+    }
+
+    /// A blocking thread's life: runs jobs until idle for the keep-alive, or shutdown.
+    fn serve(&self, handle: &Arc<Handle>) {
         let mut state = self.lock();
         state.starting -= 1;
         let mut spins = 0;

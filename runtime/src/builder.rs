@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::blocking::{self, SpawnHook};
 use crate::runtime::Runtime;
+use crate::task::TaskMeta;
 
 /// The environment variable that sets the number of workers, as `GOMAXPROCS` does for Go.
 /// Set to an empty string, it counts as unset (as in Go).
@@ -42,6 +43,45 @@ pub struct Builder {
     keep_alive: Duration,
     /// Test hook run before each blocking thread starts (see `blocking_spawn_hook`).
     spawn_hook: Option<SpawnHook>,
+    /// Callbacks for tracing and metrics (`on_thread_start`, `on_before_task_poll`, ...).
+    hooks: Hooks,
+}
+
+/// A callback run on each of a runtime's threads as it starts or stops.
+pub(crate) type ThreadHook = Arc<dyn Fn() + Send + Sync + 'static>;
+
+/// A callback run around each poll of a task.
+pub(crate) type PollHook = Arc<dyn Fn(&TaskMeta<'_>) + Send + Sync + 'static>;
+
+/// The callbacks a runtime runs for tracing and metrics. Each is an `Option` checked where it
+/// would run, so an unset one costs a branch and no call.
+#[derive(Clone, Default)]
+pub(crate) struct Hooks {
+    pub(crate) thread_start: Option<ThreadHook>,
+    pub(crate) thread_stop: Option<ThreadHook>,
+    pub(crate) before_poll: Option<PollHook>,
+    pub(crate) after_poll: Option<PollHook>,
+}
+
+impl Hooks {
+    /// Runs a thread hook, if set. A panic of the hook is contained: it must not take a
+    /// worker down (the panic message is printed as usual).
+    pub(crate) fn run_thread_hook(hook: &Option<ThreadHook>) {
+        if let Some(hook) = hook {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook()));
+        }
+    }
+}
+
+impl std::fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hooks")
+            .field("thread_start", &self.thread_start.is_some())
+            .field("thread_stop", &self.thread_stop.is_some())
+            .field("before_poll", &self.before_poll.is_some())
+            .field("after_poll", &self.after_poll.is_some())
+            .finish()
+    }
 }
 
 impl Default for Builder {
@@ -60,6 +100,7 @@ impl Builder {
             thread_name: "goro".to_string(),
             keep_alive: blocking::KEEP_ALIVE,
             spawn_hook: None,
+            hooks: Hooks::default(),
         }
     }
 
@@ -97,6 +138,115 @@ impl Builder {
     /// Sets how long an idle blocking thread waits for work before it exits (default 10 s).
     pub fn thread_keep_alive(mut self, keep_alive: Duration) -> Builder {
         self.keep_alive = keep_alive;
+        self
+    }
+
+    /// Runs `f` on each of the runtime's threads, workers and blocking-pool threads alike, as
+    /// it starts, before it runs any task: to set up thread-local state of a tracing or
+    /// metrics library. A panic of `f` is contained (the thread carries on).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let count = started.clone();
+    /// let rt = goro::Builder::new()
+    ///     .worker_threads(2)
+    ///     .on_thread_start(move || {
+    ///         count.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(rt.spawn_blocking(|| ())).unwrap(); // a blocking thread starts too
+    /// drop(rt);
+    /// assert!(started.load(Ordering::SeqCst) >= 3);
+    /// ```
+    pub fn on_thread_start(mut self, f: impl Fn() + Send + Sync + 'static) -> Builder {
+        self.hooks.thread_start = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on each of the runtime's threads, workers and blocking-pool threads alike,
+    /// as it stops (after its last task). Workers stop when the runtime is dropped, and the
+    /// drop waits for them; a blocking thread stops after idling for the keep-alive
+    /// ([`Builder::thread_keep_alive`]), or soon after the runtime is dropped. A panic of `f`
+    /// is contained.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let stopped = Arc::new(AtomicUsize::new(0));
+    /// let count = stopped.clone();
+    /// let rt = goro::Builder::new()
+    ///     .worker_threads(2)
+    ///     .on_thread_stop(move || {
+    ///         count.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// drop(rt); // joins the workers
+    /// assert_eq!(stopped.load(Ordering::SeqCst), 2);
+    /// ```
+    pub fn on_thread_stop(mut self, f: impl Fn() + Send + Sync + 'static) -> Builder {
+        self.hooks.thread_stop = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` just before each poll of each task of the runtime (blocking calls included),
+    /// on the thread that polls it, with the task's id and name: to enter a tracing span or
+    /// start a timer. Unset, it costs one branch per poll. A panic of `f` is contained.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let polls = Arc::new(AtomicUsize::new(0));
+    /// let count = polls.clone();
+    /// let rt = goro::Builder::new()
+    ///     .worker_threads(1)
+    ///     .on_before_task_poll(move |_task| {
+    ///         count.fetch_add(1, Ordering::SeqCst);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(rt.spawn(async { goro::yield_now().await })).unwrap();
+    /// assert_eq!(polls.load(Ordering::SeqCst), 2); // one yield: two polls
+    /// ```
+    pub fn on_before_task_poll(
+        mut self,
+        f: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static,
+    ) -> Builder {
+        self.hooks.before_poll = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` just after each poll of each task of the runtime (blocking calls included),
+    /// on the thread that polled it, with the task's id and name, even when the poll
+    /// panicked; when the poll completed the task, before its result reaches its joiner.
+    /// Unset, it costs one branch per poll. A panic of `f` is contained.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = seen.clone();
+    /// let rt = goro::Builder::new()
+    ///     .worker_threads(1)
+    ///     .on_after_task_poll(move |task| log.lock().unwrap().push(task.id()))
+    ///     .build()
+    ///     .unwrap();
+    /// let handle = rt.spawn(async { 1 });
+    /// let id = handle.id().unwrap();
+    /// rt.block_on(handle).unwrap();
+    /// assert_eq!(*seen.lock().unwrap(), [id]);
+    /// ```
+    pub fn on_after_task_poll(
+        mut self,
+        f: impl Fn(&TaskMeta<'_>) + Send + Sync + 'static,
+    ) -> Builder {
+        self.hooks.after_poll = Some(Arc::new(f));
         self
     }
 
@@ -158,6 +308,7 @@ impl Builder {
             self.keep_alive,
             self.thread_name.clone(),
             self.spawn_hook.clone(),
+            self.hooks.clone(),
         )
     }
 }

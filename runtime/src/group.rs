@@ -57,6 +57,9 @@ type BoxFuture<E> = Pin<Box<dyn Future<Output = Result<(), E>> + Send + 'static>
 
 /// A group of tasks that fail together: the first error wins and aborts the rest.
 ///
+/// To collect every task's value (or error) instead, as they finish, use
+/// [`JoinSet`](crate::JoinSet).
+///
 /// ```
 /// use goro::TaskGroup;
 ///

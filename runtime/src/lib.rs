@@ -53,7 +53,8 @@
 //!   implements `hyper::rt::Sleep`.
 //! - [`task`]: spawning with options, [`JoinHandle`], [`JoinError`].
 //! - [`reactor`]: [`reactor::Registered`], the building block of `goro::net`.
-//! - `executor`, `park`, `blocking`, `block_on`, `current`, `group`, `runtime`, `builder`:
+//! - `executor`, `park`, `blocking`, `block_on`, `current`, `group`, `join_set`, `runtime`,
+//!   `builder`:
 //!   the machinery, one concept per file.
 
 #![deny(unsafe_code)]
@@ -67,6 +68,7 @@ mod executor;
 mod group;
 #[cfg(feature = "hyper")]
 pub mod hyper_rt;
+mod join_set;
 mod loom;
 mod metrics;
 mod park;
@@ -81,6 +83,7 @@ pub use blocking::{DEFAULT_MAX_THREADS, KEEP_ALIVE};
 pub use builder::{Builder, MAXPROCS_ENV, MAX_WORKERS};
 pub use goro_sync::coop;
 pub use group::{TaskGroup, Wait};
+pub use join_set::JoinSet;
 pub use metrics::{metrics, worker_index, Metrics, WorkerMetrics};
 pub use runtime::Runtime;
 pub use task::{num_tasks, spawn, spawn_blocking, yield_now, JoinError, JoinHandle, YieldNow};

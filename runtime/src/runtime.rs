@@ -29,6 +29,7 @@ use std::thread;
 use std::time::Duration;
 
 use crate::blocking::{Pool, SpawnHook};
+use crate::builder::Hooks;
 use crate::executor::worker::{self, Core};
 use crate::executor::{self, queue, Remote, Shared};
 use crate::park::Parker;
@@ -49,6 +50,8 @@ pub(crate) struct Handle {
     pub(crate) tasks: Registry,
     /// Set once, when the runtime starts shutting down.
     shutdown: AtomicBool,
+    /// Thread and poll callbacks set on the builder.
+    pub(crate) hooks: Hooks,
 }
 
 impl Handle {
@@ -91,6 +94,7 @@ impl Runtime {
         keep_alive: Duration,
         name: String,
         spawn_hook: Option<SpawnHook>,
+        hooks: Hooks,
     ) -> io::Result<Runtime> {
         let reactor = Arc::new(Reactor::new()?);
         let mut cores = Vec::with_capacity(workers);
@@ -113,6 +117,7 @@ impl Runtime {
             blocking: Pool::new(max_blocking, keep_alive, name.clone(), spawn_hook),
             tasks: Registry::new(workers + 1),
             shutdown: AtomicBool::new(false),
+            hooks,
         });
         let mut rt = Runtime {
             handle: handle.clone(),

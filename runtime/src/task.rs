@@ -11,6 +11,7 @@
 //!   never unwinds through a worker ([`JoinError::is_panic`]);
 //! - grants the future its cooperative budget for each poll (`goro_sync::coop`);
 //! - checks the abort flag, so [`JoinHandle::abort`] drops the future at its next poll;
+//! - runs the runtime's poll hooks, if set, before and after each poll ([`TaskMeta`]);
 //! - registers the task's waker in its runtime's registry of parked tasks the first time it
 //!   parks, and removes it when the future is dropped: a parked task may be reachable only
 //!   through wakers that other parked tasks hold, so shutdown wakes every registered task
@@ -41,7 +42,7 @@ use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 use async_task::{FallibleTask, WithInfo};
@@ -247,11 +248,38 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         if reg & DROPPED != 0 {
             return Poll::Pending; // finished already; async-task never polls it again
         }
+        let meta = this.meta;
+        let hooks = &meta.handle.hooks;
+        if let Some(hook) = &hooks.before_poll {
+            run_poll_hook(hook, meta);
+        }
+        let out = this.poll_future(cx, reg);
+        if let Some(hook) = &hooks.after_poll {
+            run_poll_hook(hook, meta);
+        }
+        out
+    }
+}
+
+/// Runs a poll hook, containing its panic: a hook's failure is neither the task's nor the
+/// worker's (the panic message is printed as usual).
+#[cold]
+fn run_poll_hook(hook: &crate::builder::PollHook, meta: &Meta) {
+    let task = TaskMeta { meta };
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| hook(&task)));
+}
+
+impl<F: Future> TaskFuture<'_, F> {
+    /// One poll of the user's future (or its drop, if the task was aborted); `reg` is the
+    /// metadata word read at the start of the poll.
+    #[inline]
+    fn poll_future(&mut self, cx: &mut Context<'_>, reg: u64) -> Poll<Outcome<F::Output>> {
+        let this = self;
         let result = if reg & ABORTED != 0 {
             Err(Abnormal(Box::new(AbnormalKind::Aborted)))
         } else {
-            // SAFETY: `this` is pinned, so its `future` field is pinned too; it is not moved
-            // until it is dropped in place.
+            // SAFETY: `this` came from a pinned reference (see `poll`), so its `future` field
+            // is pinned too; it is not moved until it is dropped in place.
             let future = unsafe { Pin::new_unchecked(&mut *this.future) };
             let budget = goro_sync::coop::DEFAULT_BUDGET;
             let polled = panic::catch_unwind(AssertUnwindSafe(|| {
@@ -268,6 +296,57 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         };
         this.drop_future();
         Poll::Ready(TaskOutput::new(result))
+    }
+}
+
+/// What the poll hooks ([`Builder::on_before_task_poll`](crate::Builder::on_before_task_poll),
+/// [`on_after_task_poll`](crate::Builder::on_after_task_poll)) learn about the task being
+/// polled.
+///
+/// ```
+/// let rt = goro::Builder::new()
+///     .worker_threads(1)
+///     .on_before_task_poll(|task: &goro::task::TaskMeta<'_>| {
+///         if let Some(name) = task.name() {
+///             eprintln!("polling {name} (task {}, spawned at {})", task.id(), task.location());
+///         }
+///     })
+///     .build()
+///     .unwrap();
+/// rt.block_on(async { goro::task::Builder::new().name("hello").spawn(async {}).await })
+///     .unwrap();
+/// ```
+pub struct TaskMeta<'a> {
+    meta: &'a Meta,
+}
+
+impl TaskMeta<'_> {
+    /// The task's id, as [`JoinHandle::id`] gives it.
+    pub fn id(&self) -> u64 {
+        self.meta.id()
+    }
+
+    /// The task's name, if it was spawned with one ([`Builder::name`]). Looking it up takes
+    /// a lock, only for a named task.
+    pub fn name(&self) -> Option<String> {
+        if self.meta.reg.load(Ordering::Relaxed) & NAMED == 0 {
+            return None;
+        }
+        self.meta.handle.tasks.name_of(self.meta.id())
+    }
+
+    /// Where the task was spawned.
+    pub fn location(&self) -> &'static Location<'static> {
+        self.meta.location
+    }
+}
+
+impl fmt::Debug for TaskMeta<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskMeta")
+            .field("id", &self.id())
+            .field("location", &self.location())
+            .finish()
     }
 }
 
@@ -504,9 +583,7 @@ impl<T> Future for JoinHandle<T> {
         Poll::Ready(match output {
             Some(Ok(out)) => Ok(out),
             Some(Err(Abnormal(abnormal))) => match *abnormal {
-                AbnormalKind::Panicked(payload) => Err(JoinError {
-                    repr: Repr::Panic(payload),
-                }),
+                AbnormalKind::Panicked(payload) => Err(JoinError::panicked(payload)),
                 AbnormalKind::Aborted => Err(JoinError::cancelled()),
             },
             None => match self.meta().and_then(Meta::spawn_error) {
@@ -550,13 +627,41 @@ impl<T> fmt::Debug for JoinHandle<T> {
 ///     }
 /// });
 /// ```
+///
+/// It is an ordinary error: `Send + Sync + 'static`, [`std::error::Error`], and it converts
+/// into [`io::Error`] (kind `Other`, with the `JoinError` inside, to downcast), so `?` takes
+/// it into `io::Result`, `Box<dyn Error + Send + Sync>` or `anyhow::Result`:
+///
+/// ```
+/// use std::io;
+///
+/// async fn checksum() -> io::Result<u32> {
+///     let sum = goro::spawn(async { 6 * 7 }).await?; // JoinError -> io::Error
+///     Ok(sum)
+/// }
+///
+/// goro::block_on(async {
+///     assert_eq!(checksum().await.unwrap(), 42);
+///     let err: io::Error = goro::spawn(async { panic!("disk on fire") }).await.unwrap_err().into();
+///     assert_eq!(err.kind(), io::ErrorKind::Other);
+///     let join = err.into_inner().unwrap().downcast::<goro::JoinError>().unwrap();
+///     assert!(join.is_panic());
+/// });
+/// ```
 pub struct JoinError {
     /// Which of the three.
     repr: Repr,
 }
 
 enum Repr {
-    Panic(Box<dyn Any + Send + 'static>),
+    Panic {
+        /// The payload's message, when it is a `&str` or a `String`, read once so that
+        /// `Display` need not touch the payload.
+        message: Option<String>,
+        /// The payload, behind a mutex only so that the error is `Sync` (a panic payload is
+        /// only `Send`); it is never locked while shared: `into_panic` takes it by value.
+        payload: Mutex<Box<dyn Any + Send + 'static>>,
+    },
     Cancelled,
     /// A blocking call dropped because no thread could start for it; the OS error.
     NoThread(io::Error),
@@ -569,9 +674,22 @@ impl JoinError {
         }
     }
 
+    fn panicked(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned());
+        JoinError {
+            repr: Repr::Panic {
+                message,
+                payload: Mutex::new(payload),
+            },
+        }
+    }
+
     /// True if the task's future panicked.
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic(_))
+        matches!(self.repr, Repr::Panic { .. })
     }
 
     /// True if the task was aborted, or dropped by the runtime's shutdown, or (a blocking
@@ -609,17 +727,16 @@ impl JoinError {
     /// Gives `self` back when the task was cancelled.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            Repr::Panic(payload) => Ok(payload),
+            Repr::Panic { payload, .. } => {
+                Ok(payload.into_inner().unwrap_or_else(PoisonError::into_inner))
+            }
             Repr::Cancelled | Repr::NoThread(_) => Err(self),
         }
     }
 
     fn panic_message(&self) -> Option<&str> {
         match &self.repr {
-            Repr::Panic(p) => p
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| p.downcast_ref::<String>().map(String::as_str)),
+            Repr::Panic { message, .. } => message.as_deref(),
             Repr::Cancelled | Repr::NoThread(_) => None,
         }
     }
@@ -628,7 +745,7 @@ impl JoinError {
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Panic(_) => f
+            Repr::Panic { .. } => f
                 .debug_tuple("JoinError::Panic")
                 .field(&self.panic_message().unwrap_or("<non-string payload>"))
                 .finish(),
@@ -641,7 +758,7 @@ impl fmt::Debug for JoinError {
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Panic(_) => match self.panic_message() {
+            Repr::Panic { .. } => match self.panic_message() {
                 Some(msg) => write!(f, "task panicked: {msg}"),
                 None => f.write_str("task panicked"),
             },
@@ -660,6 +777,26 @@ impl std::error::Error for JoinError {
             Repr::NoThread(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+/// A `JoinError` as an [`io::Error`] of kind `Other`, holding the `JoinError` (get it back
+/// with `into_inner` and `downcast`): this is what lets `?` take a task's failure into an
+/// `io::Result`.
+///
+/// ```
+/// let err = goro::block_on(async {
+///     let handle = goro::spawn(std::future::pending::<()>());
+///     handle.abort();
+///     handle.await.unwrap_err()
+/// });
+/// let io: std::io::Error = err.into();
+/// assert_eq!(io.kind(), std::io::ErrorKind::Other);
+/// assert_eq!(io.to_string(), "task was cancelled");
+/// ```
+impl From<JoinError> for io::Error {
+    fn from(err: JoinError) -> io::Error {
+        io::Error::other(err)
     }
 }
 

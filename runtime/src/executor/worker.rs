@@ -120,6 +120,7 @@ impl Core {
 /// Runs worker `index` of `handle` on the current thread until the runtime shuts down.
 pub(crate) fn run(handle: Arc<Handle>, index: usize, core: Core, parker: Parker) {
     let _enter = crate::current::enter(handle.clone());
+    crate::builder::Hooks::run_thread_hook(&handle.hooks.thread_start);
     let worker = Rc::new(Worker {
         handle,
         index,
@@ -130,6 +131,7 @@ pub(crate) fn run(handle: Arc<Handle>, index: usize, core: Core, parker: Parker)
     worker.run_loop();
     worker.drain();
     WORKER.with(|w| w.borrow_mut().take());
+    crate::builder::Hooks::run_thread_hook(&worker.handle.hooks.thread_stop);
 }
 
 /// The index of the worker running on this thread, if it is a worker of `handle`.
