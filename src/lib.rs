@@ -45,6 +45,8 @@
 //!   your own with [`Builder`] and [`Runtime`]; what the runtime is doing with [`metrics`]
 //!   and [`worker_index`].
 //! - [`time`]: `sleep`, `timeout`, `interval`, `after`.
+//! - [`fs`]: files and directories (`read`, `write`, `File`, `read_dir`, ...) on the
+//!   blocking pool.
 //! - [`sync`]: channels ([`sync::chan`]) and [`select!`], `WaitGroup`, `Mutex`, `RwLock`,
 //!   `Semaphore`, `Once`, `OnceCell`, `Barrier`, `Notify`, `Context`.
 //! - [`net`]: TCP, UDP and Unix sockets, host-name lookup, [`net::Async`] for any file
@@ -75,7 +77,7 @@
 
 pub use goro_macros::{main, test};
 pub use goro_runtime::{
-    block_on, metrics, num_tasks, spawn, spawn_blocking, task, time, worker_index, yield_now,
+    block_on, fs, metrics, num_tasks, spawn, spawn_blocking, task, time, worker_index, yield_now,
     Builder, JoinError, JoinHandle, Metrics, Runtime, TaskGroup, WorkerMetrics, MAX_WORKERS,
 };
 pub use goro_sync::select;
