@@ -77,6 +77,22 @@ pub const MAX_BUF: usize = 64 * 1024;
 /// A read that finds the buffer empty runs one blocking job that reads up to [`MAX_BUF`]
 /// bytes ahead, and hands them out from the buffer over the next reads.
 ///
+/// # What each operation costs
+///
+/// A job is one hop to a blocking thread and back.
+///
+/// - `open`, `create`, `OpenOptions::open`, `metadata`: one job each.
+/// - `read`: none while the read-ahead lasts, then one job that writes any buffered bytes
+///   and reads up to 64 KiB: reading a file of `n` bytes in any piece size costs
+///   `1 + n / 65536` jobs (integer division; the last finds the end).
+/// - `write`: none until the buffer holds 64 KiB, then one job that writes it (in the
+///   background): `n` bytes cost `n / 65536` jobs, plus one for the rest at `flush`.
+/// - `flush`, `close`: one job if bytes are buffered, none otherwise.
+/// - a seek, `set_len`, `sync_all`, `sync_data`: one job each, which also writes any
+///   buffered bytes first (a seek costs a job even for `SeekFrom::Current(0)`).
+/// - `into_std`: one job if bytes are buffered or read-ahead must be given back, else none.
+/// - dropping: one job if bytes are buffered, else none.
+///
 /// # Busy
 ///
 /// One blocking job at a time: while one is in flight (a read, a write, a seek), the next

@@ -39,13 +39,14 @@
 //!   hop to a blocking thread and back. [`read`] and [`write`] move the whole file in that
 //!   one job, however large.
 //! - [`read_dir`] is one job to open the directory; its [`ReadDir`] then fetches
-//!   [`READ_DIR_BATCH`] entries per job, so listing `n` entries costs `1 + n / 32` jobs
-//!   (plus one that finds the end). [`DirEntry::metadata`] and [`DirEntry::file_type`] are one
-//!   job each.
+//!   [`READ_DIR_BATCH`] entries per job, so listing `n` entries costs `2 + n / 32` jobs in
+//!   all (integer division; the last job finds the end). [`DirEntry::path`] and
+//!   [`DirEntry::file_name`] cost none; [`DirEntry::metadata`] and [`DirEntry::file_type`]
+//!   one job each.
 //! - A [`File`] buffers: a read job reads up to [`MAX_BUF`] (64 KiB) ahead, so reading a file
 //!   in small pieces costs one job per 64 KiB; writes collect in the buffer and go out in one
 //!   job per 64 KiB, or when flushed. See [`File`] for what this means for data not yet
-//!   flushed.
+//!   flushed, and for the cost of each of its operations.
 //!
 //! # Errors
 //!
@@ -507,7 +508,7 @@ pub async fn set_permissions(path: impl AsRef<Path>, perm: std::fs::Permissions)
 ///     let names: Vec<_> = goro::fs::read_dir(".")
 ///         .await?
 ///         .map(|entry| entry.map(|e| e.file_name()))
-///         .collect::<std::io::Result<_>>()
+///         .try_collect::<_, _, Vec<_>>()
 ///         .await?;
 ///     assert!(names.iter().any(|n| n == "Cargo.toml"));
 ///     Ok::<_, std::io::Error>(())
