@@ -441,3 +441,72 @@ fn a_cancelled_read_loses_no_bytes() {
         });
     });
 }
+
+/// Set in the child process of [`a_failed_last_write_is_reported_on_stderr`].
+const LAST_WRITE_CHILD: &str = "GORO_FS_LAST_WRITE_CHILD";
+
+#[test]
+fn a_failed_last_write_is_reported_on_stderr() {
+    // Idle with bytes buffered at the drop: the drop starts the last write.
+    last_write_child("a_failed_last_write_is_reported_on_stderr", 7);
+}
+
+#[test]
+fn a_failed_write_in_flight_at_drop_is_reported_on_stderr() {
+    // A full buffer's write job still in flight at the drop.
+    last_write_child(
+        "a_failed_write_in_flight_at_drop_is_reported_on_stderr",
+        MAX,
+    );
+}
+
+/// Drops a `File` on /dev/full holding `len` unwritten bytes, in a child process, and
+/// checks that the child reports the failed write on its standard error.
+fn last_write_child(test: &str, len: usize) {
+    if !Path::new("/dev/full").exists() {
+        return;
+    }
+    if std::env::var_os(LAST_WRITE_CHILD).is_some() {
+        // The child: drop a File whose last write must fail, then wait to be killed.
+        block_on(async {
+            let mut full = File::options().write(true).open("/dev/full").await.unwrap();
+            full.write_all(&pattern(len)).await.unwrap();
+        });
+        std::thread::sleep(Duration::from_secs(60));
+        return;
+    }
+    watchdog(60, || {
+        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([test, "--exact", "--nocapture", "--test-threads=1"])
+            .env(LAST_WRITE_CHILD, "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the child test process");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = tx.send(line);
+            }
+        });
+        let mut seen = Vec::new();
+        let reported = loop {
+            match rx.recv_timeout(Duration::from_secs(30)) {
+                Ok(line) if line.contains("unflushed data: writing it failed") => break true,
+                Ok(line) => seen.push(line),
+                Err(_) => break false,
+            }
+        };
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            reported,
+            "no report of the failed last write; stderr: {seen:?}"
+        );
+    });
+}
