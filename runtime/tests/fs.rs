@@ -372,17 +372,61 @@ fn unflushed_writes_survive_a_runtime_shutting_down() {
     watchdog(60, || {
         let dir = TempDir::new("drop-shutdown");
         let path = dir.join("f");
-        let rt = common::runtime(1);
+        let rt = goro_runtime::Builder::new()
+            .worker_threads(1)
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        // Hold the only blocking thread, so the last write stays queued.
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let _blocker = rt.spawn_blocking(move || {
+            started_tx.send(()).unwrap();
+            let _ = release_rx.recv();
+        });
+        started_rx.recv().unwrap();
         rt.block_on(async {
-            let mut file = File::create(&path).await.unwrap();
+            let mut file = File::from_std(std::fs::File::create(&path).unwrap());
             file.write_all(b"last words").await.unwrap();
-            drop(file); // queues the last write; the runtime may drop it unrun
+            drop(file); // queues the last write behind the blocker
         });
-        drop(rt);
-        let landed = eventually(Duration::from_secs(20), || {
-            std::fs::read(&path).is_ok_and(|d| d == b"last words")
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"",
+            "not written before shutdown"
+        );
+        drop(rt); // drops the queued job: its drop writes the data
+        assert_eq!(std::fs::read(&path).unwrap(), b"last words");
+        release_tx.send(()).unwrap();
+    });
+}
+
+#[test]
+fn no_blocking_thread_is_an_io_error_and_loses_no_write() {
+    watchdog(60, || {
+        let dir = TempDir::new("no-thread");
+        let path = dir.join("f");
+        std::fs::write(&path, "x").unwrap();
+        let rt = goro_runtime::Builder::new()
+            .worker_threads(1)
+            .blocking_spawn_hook(|| Err(std::io::Error::from_raw_os_error(11)))
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let err = fs::read(&path).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::WouldBlock, "EAGAIN's kind: {err}");
+            assert!(err.to_string().contains("thread"), "{err}");
+            let err = fs::read_dir(&dir.0).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::WouldBlock);
+
+            let mut file = File::from_std(std::fs::File::create(&path).unwrap());
+            file.write_all(b"kept").await.unwrap();
+            let err = file.flush().await.unwrap_err(); // the job never ran
+            assert_eq!(err.kind(), ErrorKind::WouldBlock);
+            file.write_all(b"also kept").await.unwrap();
+            drop(file); // no thread for the last write: the drop writes it itself
         });
-        assert!(landed, "a last write dropped by shutdown was lost");
+        assert_eq!(std::fs::read(&path).unwrap(), b"also kept");
     });
 }
 

@@ -60,6 +60,9 @@ pub const MAX_BUF: usize = 64 * 1024;
 ///
 /// An error of a write made in the background (a full buffer) is returned by the next
 /// operation on the `File`; the bytes of that write are dropped, as std's `BufWriter` does.
+/// The same holds when the blocking pool cannot start a thread for a job that was to write
+/// buffered bytes: the operation fails with the OS error, and those bytes are dropped with
+/// it.
 ///
 /// # Dropping a `File`
 ///
