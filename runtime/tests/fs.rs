@@ -205,6 +205,36 @@ fn read_dir_lists_each_of_100_files_once() {
 }
 
 #[test]
+fn a_cancelled_next_entry_loses_no_entry() {
+    watchdog(60, || {
+        let dir = TempDir::new("read-dir-cancel");
+        let expected: HashSet<String> = (0..100).map(|i| format!("e{i}")).collect();
+        for name in &expected {
+            std::fs::write(dir.join(name), "").unwrap();
+        }
+        block_on(async {
+            let mut entries = fs::read_dir(&dir.0).await.unwrap();
+            let (mut seen, mut cancelled) = (Vec::new(), 0);
+            loop {
+                // Poll each call once, and drop it if it waits for a batch.
+                let entry = match futures_lite::future::poll_once(entries.next_entry()).await {
+                    Some(entry) => entry.unwrap(),
+                    None => {
+                        cancelled += 1;
+                        entries.next_entry().await.unwrap()
+                    }
+                };
+                let Some(entry) = entry else { break };
+                seen.push(entry.file_name().into_string().unwrap());
+            }
+            assert!(cancelled > 0, "no call ever waited for a batch");
+            assert_eq!(seen.len(), 100, "each entry once");
+            assert_eq!(seen.into_iter().collect::<HashSet<_>>(), expected);
+        });
+    });
+}
+
+#[test]
 fn file_round_trips_1_mib_in_odd_chunks() {
     watchdog(120, || {
         let dir = TempDir::new("one-mib");
