@@ -78,7 +78,11 @@ pub const MAX_BUF: usize = 64 * 1024;
 /// # Reading
 ///
 /// A read that finds the buffer empty runs one blocking job that reads up to [`MAX_BUF`]
-/// bytes ahead, and hands them out from the buffer over the next reads.
+/// bytes ahead, and hands them out from the buffer over the next reads. The `File`'s own
+/// position is where the reader stands; the OS position of the descriptor is ahead of it by
+/// the unread bytes until a write, a seek, `set_len`, a sync or `into_std` moves it back (a
+/// descriptor shared with another process sees the OS position). On a file that cannot
+/// seek (a FIFO), that move fails with the seek's error: there, do not write after a read.
 ///
 /// # What each operation costs
 ///
