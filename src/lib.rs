@@ -45,6 +45,8 @@
 //!   your own with [`Builder`] and [`Runtime`]; what the runtime is doing with [`metrics`]
 //!   and [`worker_index`].
 //! - [`time`]: `sleep`, `timeout`, `interval`, `after`.
+//! - [`fs`]: files and directories (`read`, `write`, `File`, `read_dir`, ...) on the
+//!   blocking pool.
 //! - [`sync`]: channels ([`sync::chan`], [`sync::watch`], [`sync::broadcast`]) and
 //!   [`select!`], `WaitGroup`, `Mutex`, `RwLock`,
 //!   `Semaphore`, `Once`, `OnceCell`, `Barrier`, `Notify`, `Context`.
@@ -76,7 +78,7 @@
 
 pub use goro_macros::{main, test};
 pub use goro_runtime::{
-    block_on, metrics, num_tasks, spawn, spawn_blocking, task, time, worker_index, yield_now,
+    block_on, fs, metrics, num_tasks, spawn, spawn_blocking, task, time, worker_index, yield_now,
     Builder, JoinError, JoinHandle, JoinSet, Metrics, Runtime, TaskGroup, WorkerMetrics,
     MAX_WORKERS,
 };

@@ -48,6 +48,7 @@
 //! # Modules
 //!
 //! - [`time`]: `sleep`, `timeout`, `interval`.
+//! - [`fs`]: files and directories on the blocking pool.
 //! - [`context`]: Go's `context`: cancellation and deadlines down a tree.
 //! - `hyper_rt` (feature `hyper`): hyper's `Executor` and `Timer` on goro; `time::Sleep`
 //!   implements `hyper::rt::Sleep`.
@@ -65,6 +66,7 @@ mod builder;
 pub mod context;
 mod current;
 mod executor;
+pub mod fs;
 mod group;
 #[cfg(feature = "hyper")]
 pub mod hyper_rt;
