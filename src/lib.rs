@@ -75,8 +75,9 @@
 
 pub use goro_macros::{main, test};
 pub use goro_runtime::{
-    block_on, metrics, num_tasks, spawn, spawn_blocking, task, time, worker_index, yield_now,
-    Builder, JoinError, JoinHandle, Metrics, Runtime, TaskGroup, WorkerMetrics, MAX_WORKERS,
+    block_on, metrics, num_tasks, signal, spawn, spawn_blocking, task, time, worker_index,
+    yield_now, Builder, JoinError, JoinHandle, Metrics, Runtime, TaskGroup, WorkerMetrics,
+    MAX_WORKERS,
 };
 pub use goro_sync::select;
 
