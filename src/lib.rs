@@ -45,6 +45,8 @@
 //!   your own with [`Builder`] and [`Runtime`]; what the runtime is doing with [`metrics`]
 //!   and [`worker_index`].
 //! - [`time`]: `sleep`, `timeout`, `interval`, `after`.
+//! - [`signal`]: Unix signals: `ctrl_c`, a stream of [`signal::Signal`]s, and
+//!   `Context::with_signals` for a graceful shutdown.
 //! - [`sync`]: channels ([`sync::chan`]) and [`select!`], `WaitGroup`, `Mutex`, `RwLock`,
 //!   `Semaphore`, `Once`, `OnceCell`, `Barrier`, `Notify`, `Context`.
 //! - [`net`]: TCP, UDP and Unix sockets, host-name lookup, [`net::Async`] for any file
