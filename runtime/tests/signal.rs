@@ -175,3 +175,16 @@ fn a_signal_that_arrived_before_listening_is_not_delivered() {
         },
     );
 }
+
+#[test]
+fn a_stream_ends_when_its_runtime_shuts_down() {
+    in_own_process("a_stream_ends_when_its_runtime_shuts_down", 30, || {
+        let a = runtime(1);
+        let mut signals = a.block_on(async { Signals::new(&[Signal::User1]).unwrap() });
+        drop(a);
+        // Nobody drives the dead runtime's poller: waiting would be for ever.
+        let b = runtime(1);
+        assert_eq!(b.block_on(signals.recv()), None);
+        assert_eq!(b.block_on(signals.recv()), None);
+    });
+}
