@@ -7,6 +7,8 @@
 mod common;
 
 use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use common::{in_own_process, runtime};
 use futures_lite::future::poll_once;
@@ -144,10 +146,13 @@ fn a_context_cancelled_otherwise_has_no_signal() {
             assert_eq!(ctx.err(), Some(ContextError::Canceled));
             assert_eq!(ctx.signal(), None);
             // The listening task ends with the context.
-            let start = std::time::Instant::now();
+            let start = Instant::now();
             while goro_runtime::num_tasks() > 0 {
-                assert!(start.elapsed().as_secs() < 10, "the listening task lingers");
-                goro_runtime::time::sleep(std::time::Duration::from_millis(5)).await;
+                assert!(
+                    start.elapsed() < Duration::from_secs(10),
+                    "the listening task lingers"
+                );
+                goro_runtime::time::sleep(Duration::from_millis(5)).await;
             }
         });
     });
@@ -159,12 +164,29 @@ fn a_signal_that_arrived_before_listening_is_not_delivered() {
         "a_signal_that_arrived_before_listening_is_not_delivered",
         30,
         || {
+            static ARRIVED: AtomicBool = AtomicBool::new(false);
             let rt = runtime(2);
             rt.block_on(async {
-                // A witness: once it reports SIGUSR1, the handler has run.
-                let mut witness = Signals::new(&[Signal::User1]).unwrap();
+                // Installs goro's handler for SIGUSR1; then nobody listens.
+                drop(Signals::new(&[Signal::User1]).unwrap());
+                // A witness: signal-hook-registry runs a signal's actions in the order they
+                // were registered, so once this one ran, goro's has run too.
+                // SAFETY: the action only stores to an atomic: async-signal-safe.
+                unsafe {
+                    signal_hook_registry::register(libc::SIGUSR1, || {
+                        ARRIVED.store(true, Ordering::SeqCst);
+                    })
+                }
+                .unwrap();
                 raise(Signal::User1);
-                assert_eq!(witness.recv().await, Some(Signal::User1));
+                let start = Instant::now();
+                while !ARRIVED.load(Ordering::SeqCst) {
+                    assert!(
+                        start.elapsed() < Duration::from_secs(10),
+                        "SIGUSR1 never ran"
+                    );
+                    goro_runtime::time::sleep(Duration::from_millis(1)).await;
+                }
                 // Created after that SIGUSR1: must not see it, only what comes later.
                 let mut late = Signals::new(&[Signal::User1, Signal::User2]).unwrap();
                 assert_eq!(poll_once(late.recv()).await, None);
