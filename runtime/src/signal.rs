@@ -55,17 +55,21 @@
 //! thread, and every runtime's poller sees the pipe become readable), and keeps a waker in a
 //! global registry (a std `Mutex` that the handler never touches). Polling a listener:
 //!
-//! 1. stores its waker in the registry, then (a `SeqCst` fence) —
-//! 2. drains the pipe; if it read any byte it wakes every waker in the registry, since the
-//!    byte may have been meant for a listener elsewhere, whose own poller may no longer see
-//!    the pipe readable once it is drained;
-//! 3. compares its signals' counters with the ones it saw: a changed one is a delivery.
+//! 1. drains the pipe, which arms its registration for the next byte; if it read any byte
+//!    it wakes every waker in the registry (taking the registry's lock), since the byte may
+//!    have been meant for a listener elsewhere, whose own poller may no longer see the pipe
+//!    readable once it is drained;
+//! 2. under the registry's lock, stores its waker and compares its signals' counters with
+//!    the ones it saw: a changed one is a delivery.
 //!
-//! A signal whose counter increment step 3 missed wrote its byte after that step. Then
-//! either the pipe becomes readable for this listener's registration (registered in step 2,
-//! whose readiness tracking sees events that race with it), or another listener drains the
-//! byte first and, in its step 2, wakes the waker stored in step 1. Either way the listener
-//! is polled again and sees the counter.
+//! Take a signal whose counter increment step 2 missed. Its byte is either still in the
+//! pipe after step 1, and then it makes the pipe readable for this listener's registration
+//! (armed in step 1; readiness tracking sees events that race with arming), or another
+//! listener drained it. That drainer read the byte after the increment, and then took the
+//! registry's lock to wake everyone. Had it taken the lock before step 2, step 2 would have
+//! seen the increment (the lock orders them); so it took it after, and found and woke the
+//! waker stored in step 2. Either way the listener is polled again and sees the counter.
+//! The loom model at the end of this file checks that argument.
 //!
 //! signalfd (Linux) would avoid the pipe, but it only works if the signal is blocked in
 //! every thread of the process, including threads a library does not create: a library
@@ -79,13 +83,14 @@ use std::io::{self, Read};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::pin::Pin;
-use std::sync::atomic::{fence, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::Ordering::{Acquire, Release};
+use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
 
 use futures_lite::Stream;
 use slab::Slab;
 
+use crate::loom::{AtomicUsize, Mutex, MutexGuard};
 use crate::reactor::{Interest, Registered};
 
 /// A Unix signal that goro can listen for.
@@ -196,28 +201,89 @@ impl fmt::Display for Signal {
     }
 }
 
-/// How often each signal arrived since goro's handler for it was installed; incremented by
-/// the handler (lock-free, so async-signal-safe), read by the listeners. Wrapping is fine:
-/// listeners only compare for a change.
-static COUNTS: [AtomicUsize; Signal::ALL.len()] =
-    [const { AtomicUsize::new(0) }; Signal::ALL.len()];
+/// What the handlers and the listeners share: how often each signal arrived, and the
+/// listeners' wakers (see the module docs for the protocol).
+struct Hub {
+    /// How often each signal (by index) arrived since goro's handler for it was installed.
+    /// Incremented by the handler (lock-free, so async-signal-safe). Wrapping is fine:
+    /// listeners only compare for a change.
+    counts: [AtomicUsize; Signal::ALL.len()],
+    /// The wakers of the listeners, by listener (`None` until first polled). The handler
+    /// never takes this lock.
+    wakers: Mutex<Slab<Option<Waker>>>,
+}
 
-/// The process-wide self-pipe and the listeners' registry.
+impl Hub {
+    fn new() -> Hub {
+        Hub {
+            counts: std::array::from_fn(|_| AtomicUsize::new(0)),
+            wakers: Mutex::new(Slab::new()),
+        }
+    }
+
+    /// The handler's part: signal `index` arrived (its byte is written after this).
+    fn record(&self, index: usize) {
+        self.counts[index].fetch_add(1, Release);
+    }
+
+    /// The count of signal `index` now.
+    fn count(&self, index: usize) -> usize {
+        self.counts[index].load(Acquire)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Slab<Option<Waker>>> {
+        self.wakers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A slot for a new listener's waker.
+    fn insert(&self) -> usize {
+        self.lock().insert(None)
+    }
+
+    /// Frees a listener's slot.
+    fn remove(&self, key: usize) {
+        let removed = self.lock().try_remove(key);
+        drop(removed);
+    }
+
+    /// Wakes every listener: called by whoever drained a byte from the pipe.
+    fn wake_all(&self) {
+        let wakers: Vec<Waker> = self.lock().iter().filter_map(|(_, w)| w.clone()).collect();
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+
+    /// Step 2 of a poll: under the lock, stores `waker` for listener `key` and looks for a
+    /// signal of `watch` (signal index, count last seen) whose count changed; returns its
+    /// position in `watch`, marking it seen.
+    fn check(&self, key: usize, waker: &Waker, watch: &mut [(usize, usize)]) -> Option<usize> {
+        let mut wakers = self.lock();
+        let slot = &mut wakers[key];
+        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *slot = Some(waker.clone());
+        }
+        for (i, (index, seen)) in watch.iter_mut().enumerate() {
+            let now = self.count(*index);
+            if now != *seen {
+                *seen = now;
+                return Some(i);
+            }
+        }
+        None
+    }
+}
+
+/// The process-wide self-pipe, the hub, and which handlers are installed.
 struct Global {
     /// The read end; each listener registers its own duplicate.
     reader: UnixStream,
     /// The write end, never closed: the handlers write into its descriptor.
     writer: UnixStream,
-    /// Which handlers are installed, and the listeners' wakers.
-    registry: Mutex<Registry>,
-}
-
-#[derive(Default)]
-struct Registry {
+    /// The counters and the listeners' wakers.
+    hub: Hub,
     /// Whether goro's handler is installed, per signal (by index).
-    installed: [bool; Signal::ALL.len()],
-    /// The wakers of the listeners, by listener (`None` until first polled).
-    wakers: Slab<Option<Waker>>,
+    installed: std::sync::Mutex<[bool; Signal::ALL.len()]>,
 }
 
 static GLOBAL: OnceLock<Global> = OnceLock::new();
@@ -235,23 +301,38 @@ impl Global {
         Ok(GLOBAL.get_or_init(|| Global {
             reader,
             writer,
-            registry: Mutex::new(Registry::default()),
+            hub: Hub::new(),
+            installed: std::sync::Mutex::new([false; Signal::ALL.len()]),
         }))
     }
 
-    fn lock(&self) -> MutexGuard<'_, Registry> {
-        self.registry.lock().unwrap_or_else(|e| e.into_inner())
+    /// Installs goro's handler for each of `signals` that has none yet, and returns, for
+    /// each (without duplicates), its index and its count once installed: only later
+    /// arrivals are delivered.
+    fn listen(&'static self, signals: &[Signal]) -> io::Result<Vec<(usize, usize)>> {
+        let mut installed = self.installed.lock().unwrap_or_else(|e| e.into_inner());
+        let mut watch: Vec<(usize, usize)> = Vec::with_capacity(signals.len());
+        for &signal in signals {
+            let index = signal.index();
+            if watch.iter().any(|&(i, _)| i == index) {
+                continue;
+            }
+            if !installed[index] {
+                self.install(signal)?;
+                installed[index] = true;
+            }
+            watch.push((index, self.hub.count(index)));
+        }
+        Ok(watch)
     }
 
-    /// Installs goro's handler for `signal` unless it already is.
-    fn install(&self, registry: &mut Registry, signal: Signal) -> io::Result<()> {
-        if registry.installed[signal.index()] {
-            return Ok(());
-        }
+    /// Installs goro's handler for `signal`.
+    fn install(&'static self, signal: Signal) -> io::Result<()> {
         let index = signal.index();
+        let hub = &self.hub;
         let fd = self.writer.as_raw_fd();
         let handler = move || {
-            COUNTS[index].fetch_add(1, SeqCst);
+            hub.record(index);
             let byte = index as u8;
             // SAFETY: `write` is async-signal-safe; `fd` is the write end of the global
             // pipe, which is never closed (`GLOBAL` is never dropped), and `byte` is a valid
@@ -265,14 +346,13 @@ impl Global {
         };
         // SAFETY: the action runs inside a signal handler, so it must be async-signal-safe:
         // it only does an atomic increment (lock-free) and a `write` (see above); it takes
-        // no lock, allocates nothing, and never panics.
+        // no lock, allocates nothing, and never panics (`index` is in bounds).
         unsafe { signal_hook_registry::register(signal.as_raw(), handler) }?;
-        registry.installed[index] = true;
         Ok(())
     }
 
     /// Reads every byte in the pipe through `pipe` (a duplicate of the read end); wakes every
-    /// listener if there was any.
+    /// listener if there was any. Ends with `WouldBlock`, which arms the caller's wait.
     fn drain(&self, mut pipe: &UnixStream) -> io::Result<()> {
         let mut buf = [0u8; 64];
         let mut any = false;
@@ -286,15 +366,7 @@ impl Global {
             }
         }
         if any {
-            let wakers: Vec<Waker> = self
-                .lock()
-                .wakers
-                .iter()
-                .filter_map(|(_, w)| w.clone())
-                .collect();
-            for waker in wakers {
-                waker.wake();
-            }
+            self.hub.wake_all();
         }
         Err(io::ErrorKind::WouldBlock.into())
     }
@@ -303,11 +375,11 @@ impl Global {
 /// One registered listener: its signals, the counts it has seen, its registration.
 struct Listener {
     global: &'static Global,
-    /// The signals listened for and the count of each last seen.
-    signals: Vec<(Signal, usize)>,
+    /// The signals listened for, by index, and the count of each last seen.
+    watch: Vec<(usize, usize)>,
     /// A duplicate of the pipe's read end, registered with this runtime's reactor.
     pipe: Registered<UnixStream>,
-    /// This listener's slot in the registry's wakers.
+    /// This listener's slot among the hub's wakers.
     key: usize,
 }
 
@@ -321,21 +393,11 @@ impl Listener {
         }
         let global = Global::get()?;
         let pipe = Registered::new(global.reader.try_clone()?)?;
-        let mut registry = global.lock();
-        let mut list: Vec<(Signal, usize)> = Vec::with_capacity(signals.len());
-        for &signal in signals {
-            if list.iter().any(|&(s, _)| s == signal) {
-                continue;
-            }
-            global.install(&mut registry, signal)?;
-            // Read after the handler is installed: only later arrivals count.
-            list.push((signal, COUNTS[signal.index()].load(SeqCst)));
-        }
-        let key = registry.wakers.insert(None);
-        drop(registry);
+        let watch = global.listen(signals)?;
+        let key = global.hub.insert();
         Ok(Listener {
             global,
-            signals: list,
+            watch,
             pipe,
             key,
         })
@@ -343,34 +405,27 @@ impl Listener {
 
     /// The next signal that arrived since the last one reported (see the module docs).
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Signal>> {
-        {
-            let mut registry = self.global.lock();
-            let slot = &mut registry.wakers[self.key];
-            if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *slot = Some(cx.waker().clone());
-            }
-        }
-        fence(SeqCst);
         let global = self.global;
-        // `drain` never returns `Ok`: it ends with `WouldBlock`, which arms the wait.
+        // Step 1: `drain` never returns `Ok`; its final `WouldBlock` arms the wait.
         if let Poll::Ready(Err(e)) = self.pipe.poll_io(Interest::Read, cx, |p| global.drain(p)) {
             return Poll::Ready(Err(e));
         }
-        for (signal, seen) in &mut self.signals {
-            let now = COUNTS[signal.index()].load(SeqCst);
-            if now != *seen {
-                *seen = now;
-                return Poll::Ready(Ok(*signal));
-            }
+        // Step 2.
+        match global.hub.check(self.key, cx.waker(), &mut self.watch) {
+            Some(i) => Poll::Ready(Ok(Signal::ALL[self.watch[i].0])),
+            None => Poll::Pending,
         }
-        Poll::Pending
+    }
+
+    /// The signals listened for.
+    fn signals(&self) -> Vec<Signal> {
+        self.watch.iter().map(|&(i, _)| Signal::ALL[i]).collect()
     }
 }
 
 impl Drop for Listener {
     fn drop(&mut self) {
-        let removed = self.global.lock().wakers.try_remove(self.key);
-        drop(removed);
+        self.global.hub.remove(self.key);
     }
 }
 
@@ -481,9 +536,79 @@ impl Stream for Signals {
 
 impl fmt::Debug for Signals {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let signals: Vec<Signal> = self.listener.signals.iter().map(|&(s, _)| s).collect();
         f.debug_struct("Signals")
-            .field("signals", &signals)
+            .field("signals", &self.listener.signals())
             .finish()
+    }
+}
+
+#[cfg(all(test, goro_loom))]
+mod loom_tests {
+    //! The lost-wakeup hazard of listeners sharing one pipe: listener A's check misses a
+    //! signal's count, and listener B (in another runtime) drains the signal's byte, so A's
+    //! own registration never sees the pipe readable. Then B's `wake_all` must find A's
+    //! waker. The pipe is a byte counter here (the kernel orders a write before the read
+    //! that returns it, as `Release`/`Acquire` do); a byte still in it at the end would wake
+    //! A through its own registration, which is the reactor's business.
+    use super::*;
+    use loom::sync::atomic::{AtomicBool, AtomicUsize as Bytes, Ordering};
+    use loom::sync::Arc;
+    use loom::thread;
+    use std::task::Wake;
+
+    /// A waker that records that it was woken.
+    struct Flag(AtomicBool);
+
+    impl Wake for Flag {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// A listener's step 1: drain the pipe, waking everyone if there was a byte.
+    fn drain(hub: &Hub, pipe: &Bytes) {
+        if pipe.swap(0, Ordering::Acquire) > 0 {
+            hub.wake_all();
+        }
+    }
+
+    #[test]
+    fn loom_a_signal_drained_by_another_listener_still_wakes() {
+        loom::model(|| {
+            let hub = Arc::new(Hub::new());
+            let pipe = Arc::new(Bytes::new(0));
+            let a = hub.insert();
+            let b = hub.insert();
+            let mut watch_a = vec![(0, hub.count(0))];
+            let mut watch_b = vec![(0, hub.count(0))];
+
+            let handler = {
+                let (hub, pipe) = (hub.clone(), pipe.clone());
+                thread::spawn(move || {
+                    hub.record(0);
+                    pipe.fetch_add(1, Ordering::Release);
+                })
+            };
+            let other = {
+                let (hub, pipe) = (hub.clone(), pipe.clone());
+                thread::spawn(move || {
+                    drain(&hub, &pipe);
+                    hub.check(b, Waker::noop(), &mut watch_b);
+                })
+            };
+
+            let flag = std::sync::Arc::new(Flag(AtomicBool::new(false)));
+            let waker = Waker::from(flag.clone());
+            drain(&hub, &pipe);
+            let got = hub.check(a, &waker, &mut watch_a).is_some();
+
+            handler.join().unwrap();
+            other.join().unwrap();
+            let byte_left = pipe.load(Ordering::Acquire) > 0;
+            assert!(
+                got || flag.0.load(Ordering::SeqCst) || byte_left,
+                "listener A missed the signal and nobody will wake it"
+            );
+        });
     }
 }
