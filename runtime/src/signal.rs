@@ -62,14 +62,15 @@
 //! 2. under the registry's lock, stores its waker and compares its signals' counters with
 //!    the ones it saw: a changed one is a delivery.
 //!
-//! Take a signal whose counter increment step 2 missed. Its byte is either still in the
-//! pipe after step 1, and then it makes the pipe readable for this listener's registration
-//! (armed in step 1; readiness tracking sees events that race with arming), or another
-//! listener drained it. That drainer read the byte after the increment, and then took the
+//! Take a signal whose counter increment step 2 missed. This listener did not drain its
+//! byte in step 1 (it would then have seen the increment, which precedes the byte). So the
+//! byte is either still in the pipe after step 1, and then it makes the pipe readable for
+//! this listener's registration (armed in step 1; readiness tracking sees events that race
+//! with arming), or another listener drained it. That drainer read the byte after the increment, and then took the
 //! registry's lock to wake everyone. Had it taken the lock before step 2, step 2 would have
 //! seen the increment (the lock orders them); so it took it after, and found and woke the
 //! waker stored in step 2. Either way the listener is polled again and sees the counter.
-//! The loom model at the end of this file checks that argument.
+//! A loom model checks that argument.
 //!
 //! signalfd (Linux) would avoid the pipe, but it only works if the signal is blocked in
 //! every thread of the process, including threads a library does not create: a library
