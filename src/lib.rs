@@ -47,6 +47,8 @@
 //! - [`time`]: `sleep`, `timeout`, `interval`, `after`.
 //! - [`fs`]: files and directories (`read`, `write`, `File`, `read_dir`, ...) on the
 //!   blocking pool.
+//! - [`signal`]: Unix signals: `ctrl_c`, a stream of [`signal::Signal`]s, and
+//!   `Context::with_signals` for a graceful shutdown.
 //! - [`sync`]: channels ([`sync::chan`], [`sync::watch`], [`sync::broadcast`]) and
 //!   [`select!`], `WaitGroup`, `Mutex`, `RwLock`,
 //!   `Semaphore`, `Once`, `OnceCell`, `Barrier`, `Notify`, `Context`.
@@ -78,8 +80,8 @@
 
 pub use goro_macros::{main, test};
 pub use goro_runtime::{
-    block_on, fs, metrics, num_tasks, spawn, spawn_blocking, task, time, worker_index, yield_now,
-    Builder, JoinError, JoinHandle, JoinSet, Metrics, Runtime, TaskGroup, WorkerMetrics,
+    block_on, fs, metrics, num_tasks, signal, spawn, spawn_blocking, task, time, worker_index,
+    yield_now, Builder, JoinError, JoinHandle, JoinSet, Metrics, Runtime, TaskGroup, WorkerMetrics,
     MAX_WORKERS,
 };
 pub use goro_sync::select;

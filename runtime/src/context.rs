@@ -53,6 +53,7 @@ use std::time::{Duration, Instant};
 
 use slab::Slab;
 
+use crate::signal::{Signal, Signals};
 use crate::time::{sleep_until, Sleep};
 
 /// Why a context is done.
@@ -217,6 +218,8 @@ struct Node {
 struct State {
     /// Set once, when the context is done.
     err: Option<ContextError>,
+    /// The signal that cancelled it, if one did (see [`Context::with_signals`]).
+    signal: Option<Signal>,
     /// Wakers of pending `Done` futures.
     waiters: Slab<Waker>,
     /// Live children.
@@ -233,21 +236,27 @@ impl Node {
     /// The subtree is walked with a work list, not by recursion: a chain of contexts can be
     /// arbitrarily deep, and the walk must not depend on the stack's size.
     fn cancel(&self, err: ContextError) {
+        self.cancel_by(err, None);
+    }
+
+    /// Like `cancel`, recording the signal that caused it (for the subtree too).
+    fn cancel_by(&self, err: ContextError, signal: Option<Signal>) {
         let mut work: Vec<Arc<Node>> = Vec::new();
-        self.mark_done(err, &mut work);
+        self.mark_done(err, signal, &mut work);
         while let Some(node) = work.pop() {
-            node.mark_done(err, &mut work);
+            node.mark_done(err, signal, &mut work);
         }
     }
 
-    /// Records `err` unless already done; wakes the waiters and pushes the live children on
-    /// `work`, with the lock released.
-    fn mark_done(&self, err: ContextError, work: &mut Vec<Arc<Node>>) {
+    /// Records `err` (and `signal`) unless already done; wakes the waiters and pushes the
+    /// live children on `work`, with the lock released.
+    fn mark_done(&self, err: ContextError, signal: Option<Signal>, work: &mut Vec<Arc<Node>>) {
         let mut state = self.lock();
         if state.err.is_some() {
             return;
         }
         state.err = Some(err);
+        state.signal = signal;
         let waiters: Vec<Waker> = state.waiters.drain().collect();
         let children: Vec<Weak<Node>> = state.children.drain().collect();
         drop(state);
@@ -388,7 +397,7 @@ impl Context {
             }),
             Some(parent) => {
                 let mut pstate = parent.lock();
-                inherited = pstate.err;
+                inherited = pstate.err.map(|err| (err, pstate.signal));
                 let key = pstate.children.vacant_entry().key();
                 let node = Arc::new(Node {
                     deadline,
@@ -401,8 +410,8 @@ impl Context {
                 node
             }
         };
-        if let Some(err) = inherited {
-            node.cancel(err); // the parent was already done: so is the child, at birth
+        if let Some((err, signal)) = inherited {
+            node.cancel_by(err, signal); // the parent was already done: so is the child, at birth
         }
         let cancel = CancelFn { node: node.clone() };
         let child = Context {
@@ -415,6 +424,67 @@ impl Context {
     /// Why the context is done, or `None` while it is not.
     pub fn err(&self) -> Option<ContextError> {
         self.node.as_ref().and_then(|n| n.err())
+    }
+
+    /// A child that is cancelled when one of `signals` arrives (Go's `signal.NotifyContext`),
+    /// when `cancel` is called, or when this context is done. Its [`Context::err`] is then
+    /// [`ContextError::Canceled`], and [`Context::signal`] says which signal it was.
+    ///
+    /// A task of the current runtime waits for the signals; it ends, and stops listening,
+    /// when the child is done. So call `cancel` once the child is no longer needed (as with
+    /// Go's `stop`): until then the listener stays, and the signals' handlers replace their
+    /// default action (see [`crate::signal`]).
+    ///
+    /// ```no_run
+    /// use goro::signal::Signal;
+    /// use goro::sync::{Context, ContextError};
+    ///
+    /// goro::block_on(async {
+    ///     let (ctx, cancel) = Context::background()
+    ///         .with_signals(&[Signal::Interrupt, Signal::Terminate])
+    ///         .unwrap();
+    ///     ctx.done().await; // until Ctrl-C or SIGTERM
+    ///     assert_eq!(ctx.err(), Some(ContextError::Canceled));
+    ///     eprintln!("stopping on {}", ctx.signal().unwrap());
+    ///     cancel.cancel();
+    /// });
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`Signals::new`]: an empty list, or a handler or the signal pipe that cannot be
+    /// set up.
+    pub fn with_signals(&self, signals: &[Signal]) -> std::io::Result<(Context, CancelFn)> {
+        let mut listener = Signals::new(signals)?;
+        let (ctx, cancel) = self.with_cancel();
+        let watched = ctx.clone();
+        crate::spawn(async move {
+            let done = async {
+                watched.done().await;
+                None
+            };
+            if let Some(signal) = futures_lite::future::or(done, listener.recv()).await {
+                if let Some(node) = &watched.node {
+                    node.cancel_by(ContextError::Canceled, Some(signal));
+                }
+            }
+        });
+        Ok((ctx, cancel))
+    }
+
+    /// The signal that cancelled this context (or the ancestor whose cancellation reached
+    /// it), if it was cancelled by one: see [`Context::with_signals`]. `None` while the
+    /// context is not done, or when something else ended it.
+    ///
+    /// ```
+    /// use goro::sync::Context;
+    ///
+    /// let (ctx, cancel) = Context::background().with_cancel();
+    /// cancel.cancel();
+    /// assert_eq!(ctx.signal(), None); // cancelled, but not by a signal
+    /// ```
+    pub fn signal(&self) -> Option<Signal> {
+        self.node.as_ref().and_then(|n| n.lock().signal)
     }
 
     /// When the context expires, if it has a deadline.

@@ -50,6 +50,7 @@
 //! - [`time`]: `sleep`, `timeout`, `interval`.
 //! - [`fs`]: files and directories on the blocking pool.
 //! - [`context`]: Go's `context`: cancellation and deadlines down a tree.
+//! - [`signal`]: Unix signals: `ctrl_c`, signal streams, a context cancelled by a signal.
 //! - `hyper_rt` (feature `hyper`): hyper's `Executor` and `Timer` on goro; `time::Sleep`
 //!   implements `hyper::rt::Sleep`.
 //! - [`task`]: spawning with options, [`JoinHandle`], [`JoinError`].
@@ -77,6 +78,7 @@ mod park;
 pub mod reactor;
 mod registry;
 mod runtime;
+pub mod signal;
 pub mod task;
 pub mod time;
 

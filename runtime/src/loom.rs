@@ -3,9 +3,10 @@
 //! `--cfg goro_loom` selects loom in this crate's own unit tests (not `--cfg loom`: that name would also switch
 //! concurrent-queue to loom's types, which then fail outside a model). Only
 //! `executor/queue.rs` (the lock-free run queue), `executor/idle.rs` (the sleep/search
-//! bookkeeping behind "wake at most one worker") and `executor/driver.rs` (the hand-off of
-//! the reactor's driver role) use this module, and `join_set.rs` (the ready list that wakes
-//! `join_next`): their interleavings are model-checked.
+//! bookkeeping behind "wake at most one worker"), `executor/driver.rs` (the hand-off of
+//! the reactor's driver role), `join_set.rs` (the ready list that wakes `join_next`) and
+//! `signal.rs` (signal counters and listeners' wakers) use this module: their interleavings
+//! are model-checked.
 //! Everything else uses `std` directly.
 
 #[cfg(all(test, goro_loom))]
