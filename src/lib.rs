@@ -57,6 +57,8 @@
 //! - [`io`]: the `AsyncRead`/`AsyncWrite` traits goro's sockets implement and the extension
 //!   traits that give them `read`, `write_all`, `read_line`, ...; [`stream`]: `StreamExt` for
 //!   channel receivers.
+//! - [`process`]: child processes (`Command`, `Child`) whose pipes and exit are awaited on the
+//!   reactor.
 //! - `hyper` (feature `hyper`): hyper 1.x on goro: `Io`, `Executor`, `Timer`, `serve`.
 //!
 //! # Depending on goro
@@ -94,6 +96,11 @@ pub use goro_runtime::{coop, reactor, MAXPROCS_ENV};
 /// Sockets on goro's reactor.
 pub mod net {
     pub use goro_net::*;
+}
+
+/// Child processes whose pipes and exit are awaited on goro's reactor: Go's `os/exec`.
+pub mod process {
+    pub use goro_net::process::*;
 }
 
 /// Go's coordination vocabulary: channels, WaitGroup, Mutex, RwLock, Once, Context, ...

@@ -88,6 +88,7 @@
 //! - `unix`: [`UnixListener`], [`UnixStream`], [`UnixDatagram`].
 //! - `addr`: [`ToSocketAddrs`] and [`lookup_host`], the resolution on the blocking pool.
 //! - `socket`: the raw socket calls std lacks.
+//! - [`process`]: child processes with pipes and exit awaited on the reactor.
 //! - [`hyper`] (feature `hyper`): hyper 1.x on goro's sockets, [`hyper::Io`] and
 //!   [`hyper::serve`].
 
@@ -100,6 +101,7 @@ mod addr;
 mod async_fd;
 #[cfg(feature = "hyper")]
 pub mod hyper;
+pub mod process;
 mod socket;
 mod tcp;
 mod udp;
