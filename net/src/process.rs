@@ -290,7 +290,8 @@ impl Command {
     }
 
     /// Runs the child to its end and collects its output: Go's `cmd.Output()` (with stderr
-    /// too). Stdout and stderr are captured and stdin is null, unless set.
+    /// too). Stdout and stderr are captured and stdin is null, unless set; a piped stdin is
+    /// closed at once.
     ///
     /// ```
     /// # goro::block_on(async {
@@ -332,6 +333,8 @@ impl Command {
             self.std.stderr(Stdio::inherit());
         }
         let mut child = spawned?;
+        // As std's: a piped stdin is closed, so a child reading its input to the end can finish.
+        drop(child.stdin.take());
         let (stdout, stderr) = (child.stdout.take(), child.stderr.take());
         let (out, err) = futures_lite::future::try_zip(read_all(stdout), read_all(stderr)).await?;
         let status = child.wait().await?;
@@ -650,5 +653,41 @@ impl AsyncRead for ChildStderr {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fallback for kernels without pidfds: `wait` polls `try_wait` on a timer, and a
+    /// dropped child is reaped on the blocking pool.
+    #[test]
+    fn polling_fallback_waits_and_reaps() {
+        let rt = goro_runtime::Builder::new()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut child = Command::new("sh")
+                .args(["-c", "sleep 0.05; exit 7"])
+                .spawn()
+                .unwrap();
+            child.reaper().pidfd = None;
+            assert_eq!(child.wait().await.unwrap().code(), Some(7));
+
+            let mut child = Command::new("sh")
+                .args(["-c", "sleep 0.05"])
+                .spawn()
+                .unwrap();
+            child.reaper().pidfd = None;
+            let pid = child.id();
+            drop(child);
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while std::fs::metadata(format!("/proc/{pid}")).is_ok() {
+                assert!(std::time::Instant::now() < deadline, "{pid} not reaped");
+                goro_runtime::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
     }
 }

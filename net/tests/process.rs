@@ -294,3 +294,21 @@ fn hundred_children_no_thread_each() {
         );
     });
 }
+
+/// `output` with a piped stdin closes it before reading: a child that reads its input to the
+/// end (`cat`) finishes instead of waiting forever for more.
+#[test]
+fn output_closes_a_piped_stdin() {
+    common::in_own_process("output_closes_a_piped_stdin", 30, || {
+        common::run(2, 20, async {
+            let out = Command::new("cat")
+                .stdin(Stdio::piped())
+                .kill_on_drop(true)
+                .output()
+                .await
+                .unwrap();
+            assert!(out.status.success());
+            assert!(out.stdout.is_empty());
+        });
+    });
+}
