@@ -31,7 +31,10 @@
 //! On Linux 5.3 and later, `spawn` opens a pidfd for the child and registers it with the
 //! reactor: the pidfd turns readable when the child exits, and `wait` then reaps it with
 //! `waitpid`. A thousand children waited on cost a thousand descriptors in the poller and no
-//! thread each. Where pidfds are not available (an older kernel, a seccomp filter that refuses
+//! thread each. No exit can be missed: `wait` asks `waitpid` (non-blocking) before every
+//! park, and a pidfd's readability is a state, not an event (it stays readable once the child
+//! has exited), so a child that exits between that check and the registration of interest is
+//! reported by the poller at once. Where pidfds are not available (an older kernel, a seccomp filter that refuses
 //! the call), `wait` polls `try_wait` with a timer whose period doubles from 1 ms up to 100 ms.
 //!
 //! goro installs no SIGCHLD handler: a signal handler is one per process, so goro's would
