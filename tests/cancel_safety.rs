@@ -3,10 +3,7 @@
 //! the pinned-future pattern of `select!`'s docs reads every line whole while another arm
 //! wins round after round.
 
-use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_lite::future::{self, poll_once};
@@ -15,27 +12,8 @@ use goro::net::{TcpListener, TcpStream, UdpSocket, UnixStream};
 use goro::sync::{chan, Context};
 use goro::time::{interval, sleep, timeout};
 
-/// Runs `fut` on goro's global runtime, aborting the process if it has not finished after
-/// `secs` seconds: a hang fails the run in seconds.
-fn run<F: Future>(secs: u64, fut: F) -> F::Output {
-    let done = Arc::new(AtomicBool::new(false));
-    let flag = done.clone();
-    let name = std::thread::current().name().unwrap_or("?").to_string();
-    std::thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < deadline {
-            if flag.load(Ordering::SeqCst) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        eprintln!("watchdog: test {name} still running after {secs} s: aborting");
-        std::process::abort();
-    });
-    let out = goro::block_on(fut);
-    done.store(true, Ordering::SeqCst);
-    out
-}
+mod common;
+use common::run;
 
 /// The `i`th byte of the test streams: not periodic in any chunk size used here.
 fn pattern(i: usize) -> u8 {

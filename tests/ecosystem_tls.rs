@@ -4,15 +4,17 @@
 //! and nothing is read from the network.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use futures_rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer, ServerName};
 use futures_rustls::rustls::{self, CertificateError, ClientConfig, RootCertStore, ServerConfig};
 use futures_rustls::{TlsAcceptor, TlsConnector};
 use goro::net::{TcpListener, TcpStream};
+
+mod common;
+use common::Watchdog;
 
 /// How many clients talk to the server at once.
 const CLIENTS: usize = 16;
@@ -22,35 +24,6 @@ const REQUEST_LEN: usize = 200 * 1024;
 const WATCHDOG: Duration = Duration::from_secs(60);
 /// A bound for one connection's exchange.
 const IO_BOUND: Duration = Duration::from_secs(30);
-
-/// Aborts the test process if it is still alive when the deadline passes, unless disarmed by
-/// being dropped: a hang anywhere (a worker stuck, a lost wakeup) fails the run.
-struct Watchdog(Arc<AtomicBool>);
-
-impl Watchdog {
-    fn arm(name: &'static str, bound: Duration) -> Watchdog {
-        let done = Arc::new(AtomicBool::new(false));
-        let flag = done.clone();
-        std::thread::spawn(move || {
-            let deadline = Instant::now() + bound;
-            while Instant::now() < deadline {
-                if flag.load(Ordering::SeqCst) {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            eprintln!("watchdog: {name} still running after {bound:?}: aborting");
-            std::process::abort();
-        });
-        Watchdog(done)
-    }
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
 
 /// A self-signed certificate for `localhost`, issued by and to `issuer`, and its private key.
 fn self_signed(issuer: &str) -> (CertificateDer<'static>, PrivatePkcs8KeyDer<'static>) {

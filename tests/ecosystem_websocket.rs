@@ -3,9 +3,7 @@
 //! goro's `TcpStream` implements. async-tungstenite is built without any runtime feature.
 
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::protocol::CloseFrame;
@@ -13,6 +11,9 @@ use async_tungstenite::tungstenite::{self, Message};
 use async_tungstenite::WebSocketStream;
 use futures_lite::{AsyncReadExt, AsyncWriteExt, StreamExt};
 use goro::net::{TcpListener, TcpStream};
+
+mod common;
+use common::Watchdog;
 
 /// How many clients talk to the server at once.
 const CLIENTS: usize = 8;
@@ -22,35 +23,6 @@ const BINARY_LEN: usize = 300 * 1024;
 const WATCHDOG: Duration = Duration::from_secs(60);
 /// A bound for one connection's exchange.
 const IO_BOUND: Duration = Duration::from_secs(30);
-
-/// Aborts the test process if it is still alive when the deadline passes, unless disarmed by
-/// being dropped: a hang anywhere (a worker stuck, a lost wakeup) fails the run.
-struct Watchdog(Arc<AtomicBool>);
-
-impl Watchdog {
-    fn arm(name: &'static str, bound: Duration) -> Watchdog {
-        let done = Arc::new(AtomicBool::new(false));
-        let flag = done.clone();
-        std::thread::spawn(move || {
-            let deadline = Instant::now() + bound;
-            while Instant::now() < deadline {
-                if flag.load(Ordering::SeqCst) {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            eprintln!("watchdog: {name} still running after {bound:?}: aborting");
-            std::process::abort();
-        });
-        Watchdog(done)
-    }
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
 
 /// What a server connection saw, for the test to check.
 #[derive(Debug, Default)]

@@ -3,10 +3,9 @@
 //! example's router.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,31 +21,14 @@ use hyper::client::conn::http1::{self as client, SendRequest};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 
+mod common;
+use common::run;
+
 #[allow(dead_code)]
 #[path = "../examples/axum-hello.rs"]
 mod axum_hello;
 
 type Body = BoxBody<Bytes, hyper::Error>;
-
-/// Runs `fut` on goro under a watchdog: a hang aborts the test binary after `secs` seconds.
-fn run<F: Future>(secs: u64, fut: F) -> F::Output {
-    let done = Arc::new(AtomicBool::new(false));
-    let flag = done.clone();
-    std::thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < deadline {
-            if flag.load(Ordering::SeqCst) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        eprintln!("watchdog: a hyper test still running after {secs} s: aborting");
-        std::process::abort();
-    });
-    let out = goro::block_on(fut);
-    done.store(true, Ordering::SeqCst);
-    out
-}
 
 /// A TCP listener that counts the connections it accepts.
 struct Counting {

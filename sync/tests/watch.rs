@@ -2,35 +2,15 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_lite::future::block_on;
 use goro_sync::watch::{self, RecvError, SendError};
 
-/// Runs `f`, aborting the process if it has not returned after `secs` seconds.
-fn watchdog<R>(secs: u64, f: impl FnOnce() -> R) -> R {
-    let done = Arc::new(AtomicBool::new(false));
-    let flag = done.clone();
-    let name = thread::current().name().unwrap_or("?").to_string();
-    thread::spawn(move || {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < deadline {
-            if flag.load(Ordering::SeqCst) {
-                return;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        eprintln!("watchdog: test {name} still running after {secs} s: aborting");
-        std::process::abort();
-    });
-    let out = f();
-    done.store(true, Ordering::SeqCst);
-    out
-}
+mod primitives;
+use primitives::watchdog;
 
 fn poll_once<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
     future.poll(&mut Context::from_waker(Waker::noop()))

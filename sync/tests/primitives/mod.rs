@@ -1,5 +1,5 @@
-//! Helpers shared by the behaviour tests of WaitGroup, Mutex, RwLock, Semaphore, Once, Barrier
-//! and Notify.
+//! Helpers shared by the behaviour tests of WaitGroup, Mutex, RwLock, Semaphore, Once, Barrier,
+//! Notify, watch and broadcast.
 
 #![allow(dead_code)]
 
