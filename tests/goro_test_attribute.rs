@@ -35,3 +35,38 @@ async fn a_test_may_return_a_result() -> Result<(), std::num::ParseIntError> {
 async fn a_panicking_test_fails_as_usual() {
     panic!("boom");
 }
+
+#[goro::test(start_paused)]
+async fn start_paused_makes_a_thirty_second_timeout_instant() {
+    let real = std::time::Instant::now();
+    let start = goro::time::now();
+    let (_tx, rx) = goro::sync::chan::bounded::<u8>(0);
+    let out = goro::time::timeout(std::time::Duration::from_secs(30), rx.recv()).await;
+    assert!(out.is_err());
+    assert_eq!(
+        goro::time::now() - start,
+        std::time::Duration::from_secs(30)
+    );
+    assert!(real.elapsed() < std::time::Duration::from_secs(20));
+}
+
+#[goro::test(worker_threads = 2, start_paused = true)]
+async fn advance_fires_the_timers_it_passes() {
+    let start = goro::time::now();
+    let sleeper = goro::spawn(goro::time::sleep_until(
+        start + std::time::Duration::from_secs(3600),
+    ));
+    goro::time::advance(std::time::Duration::from_secs(3600)).await;
+    sleeper.await.unwrap();
+    assert_eq!(
+        goro::time::now() - start,
+        std::time::Duration::from_secs(3600)
+    );
+}
+
+#[goro::test(start_paused = false)]
+async fn start_paused_false_keeps_the_real_clock() {
+    let before = std::time::Instant::now();
+    goro::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert!(before.elapsed() >= std::time::Duration::from_millis(20));
+}

@@ -4,6 +4,8 @@
 //! at most once:
 //!
 //! - `worker_threads`: a positive decimal integer literal;
+//! - `start_paused`, alone or as `start_paused = true` / `start_paused = false`: whether the
+//!   runtime's clock starts paused (`Builder::start_paused`);
 //! - `crate`: a string literal holding the path by which the calling crate names goro, such as
 //!   `"my_goro"`, `"::my_goro"` or `"crate::rt"`: identifiers (raw ones too) separated by
 //!   `::`, with an optional leading `::`.
@@ -14,7 +16,7 @@ use crate::expand::Macro;
 use crate::model::{Delim, Error, Tree};
 
 /// The keys the attributes accept, as error messages list them.
-pub(crate) const ACCEPTED_KEYS: &str = "`worker_threads`, `crate`";
+pub(crate) const ACCEPTED_KEYS: &str = "`worker_threads`, `start_paused`, `crate`";
 
 /// The parsed arguments.
 #[derive(Clone, Debug)]
@@ -23,6 +25,8 @@ pub(crate) struct Args<O> {
     pub(crate) worker_threads: Option<O>,
     /// `crate = "path"`: the path to goro, to use instead of `::goro`.
     pub(crate) krate: Option<CratePath<O>>,
+    /// `start_paused` (`= true`): the clock starts paused.
+    pub(crate) start_paused: Option<bool>,
 }
 
 impl<O> Default for Args<O> {
@@ -30,6 +34,7 @@ impl<O> Default for Args<O> {
         Args {
             worker_threads: None,
             krate: None,
+            start_paused: None,
         }
     }
 }
@@ -48,6 +53,7 @@ pub(crate) struct CratePath<O> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Key {
     WorkerThreads,
+    StartPaused,
     Crate,
 }
 
@@ -55,6 +61,7 @@ impl Key {
     fn name(self) -> &'static str {
         match self {
             Key::WorkerThreads => "worker_threads",
+            Key::StartPaused => "start_paused",
             Key::Crate => "crate",
         }
     }
@@ -63,6 +70,7 @@ impl Key {
     fn example(self) -> &'static str {
         match self {
             Key::WorkerThreads => "`worker_threads = 4`",
+            Key::StartPaused => "`start_paused` or `start_paused = true`",
             Key::Crate => "`crate = \"my_goro\"`",
         }
     }
@@ -74,8 +82,27 @@ pub(crate) fn parse<O: Clone>(mac: Macro, tokens: &[Tree<O>]) -> Result<Args<O>,
     let mut rest = tokens;
     while let Some((key_tree, tail)) = rest.split_first() {
         let key = parse_key(mac, key_tree)?;
+        if key == Key::StartPaused && !tail.first().is_some_and(|t| t.is_punct('=')) {
+            // The flag alone means `= true`.
+            if args.start_paused.replace(true).is_some() {
+                return Err(Error::at(key_tree, "`start_paused` is given twice"));
+            }
+            rest = match tail.split_first() {
+                None => tail,
+                Some((comma, tail)) if comma.is_punct(',') => tail,
+                Some((other, _)) => {
+                    return Err(Error::at(other, "expected `,` between arguments"));
+                }
+            };
+            continue;
+        }
         let (value, tail) = parse_value(key, key_tree, tail)?;
         let duplicate = match key {
+            Key::StartPaused => {
+                let flag =
+                    bool_literal(value).ok_or_else(|| Error::at(value, bad_paused_message()))?;
+                args.start_paused.replace(flag).is_some()
+            }
             Key::WorkerThreads => {
                 let literal = positive_literal(value)
                     .ok_or_else(|| Error::at(value, bad_workers_message()))?;
@@ -104,6 +131,7 @@ pub(crate) fn parse<O: Clone>(mac: Macro, tokens: &[Tree<O>]) -> Result<Args<O>,
 fn parse_key<O: Clone>(mac: Macro, tree: &Tree<O>) -> Result<Key, Error<O>> {
     match tree.ident() {
         Some("worker_threads") => Ok(Key::WorkerThreads),
+        Some("start_paused") => Ok(Key::StartPaused),
         Some("crate") => Ok(Key::Crate),
         Some(other) => {
             let message = format!(
@@ -137,6 +165,7 @@ fn parse_value<'a, O: Clone>(
     let Some((value, tail)) = tail.split_first() else {
         let message = match key {
             Key::WorkerThreads => bad_workers_message(),
+            Key::StartPaused => bad_paused_message(),
             Key::Crate => bad_crate_message(),
         };
         return Err(Error::at(eq, message));
@@ -150,6 +179,15 @@ fn unwrap_fragment<O>(value: &Tree<O>) -> &Tree<O> {
     match value.group(Delim::None) {
         Some([inner]) => unwrap_fragment(inner),
         _ => value,
+    }
+}
+
+/// `true` or `false`, if the value is one of them.
+fn bool_literal<O>(value: &Tree<O>) -> Option<bool> {
+    match unwrap_fragment(value).ident() {
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        _ => None,
     }
 }
 
@@ -268,6 +306,11 @@ fn is_keyword(word: &str) -> bool {
 /// What a malformed `worker_threads` value is told.
 fn bad_workers_message() -> String {
     "`worker_threads` takes a positive integer literal, as in `worker_threads = 4`".to_string()
+}
+
+/// What a malformed `start_paused` value is told.
+fn bad_paused_message() -> String {
+    "`start_paused` takes `true` or `false`, or stands alone, as in `start_paused`".to_string()
 }
 
 /// What a `crate` value that is not a string literal is told.
@@ -527,5 +570,30 @@ mod tests {
         assert_eq!(parse_positive("1_0"), Some(10));
         assert_eq!(parse_positive("_1"), None);
         assert_eq!(parse_positive("99999999999999999999999"), None);
+    }
+
+    #[test]
+    fn start_paused_stands_alone_or_takes_a_bool() {
+        assert_eq!(parse_main("").unwrap().start_paused, None);
+        assert_eq!(parse_main("start_paused").unwrap().start_paused, Some(true));
+        let args = parse_main("start_paused, worker_threads = 1").unwrap();
+        assert_eq!(args.start_paused, Some(true));
+        assert_eq!(args.worker_threads.as_deref(), Some("1"));
+        let args = parse_main("worker_threads = 2, start_paused = false,").unwrap();
+        assert_eq!(args.start_paused, Some(false));
+        assert_eq!(
+            parse_main("start_paused = true").unwrap().start_paused,
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn start_paused_rejects_other_values_and_repeats() {
+        assert_eq!(error_at("start_paused = 1"), "1");
+        assert_eq!(error_at(r#"start_paused = "yes""#), r#""yes""#);
+        let err = parse_main("start_paused, start_paused = false").unwrap_err();
+        assert!(err.message.contains("twice"), "{}", err.message);
+        let err = parse_main("start_paused worker_threads = 1").unwrap_err();
+        assert_eq!(err.at.as_deref(), Some("worker_threads"));
     }
 }

@@ -108,6 +108,11 @@ fn run_on_runtime<O: Clone>(args: &Args<O>, function: &AsyncFn<'_, O>) -> Vec<Pi
             vec![Piece::Input(workers.clone())],
         ));
     }
+    match args.start_paused {
+        Some(true) => out.push(Piece::Code(".start_paused(true)")),
+        Some(false) => out.push(Piece::Code(".start_paused(false)")),
+        None => {}
+    }
     out.push(Piece::Code(BUILD_AND_RUN));
     out
 }
@@ -175,6 +180,21 @@ mod tests {
         assert!(
             code.contains(&normalize(
                 "::goro::Builder::new().worker_threads(4).build()"
+            )),
+            "{code}"
+        );
+    }
+
+    #[test]
+    fn start_paused_configures_the_builder() {
+        let code = code(
+            Macro::Test,
+            "start_paused, worker_threads = 1",
+            "async fn t() {}",
+        );
+        assert!(
+            code.contains(&normalize(
+                "::goro::Builder::new().worker_threads(1).start_paused(true).build()"
             )),
             "{code}"
         );

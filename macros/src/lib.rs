@@ -181,8 +181,22 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `Result<(), E>` and use `?`. The optional arguments are those of [`macro@main`]:
 /// `worker_threads = N` sets the number of worker threads (`worker_threads = 1` gives a
 /// deterministic single-worker runtime), and `crate = "path"` names goro by another path.
+/// `start_paused` (or `start_paused = true`) starts the runtime's clock paused
+/// (`Builder::start_paused`): time then jumps to the next timer whenever nothing else can
+/// run, so a test of a 30-second timeout takes milliseconds.
 ///
 /// ```
+/// use std::time::Duration;
+///
+/// #[goro::test(start_paused)]
+/// async fn a_slow_peer_times_out() {
+///     let (_tx, rx) = goro::sync::chan::bounded::<u8>(0);
+///     let start = goro::time::now();
+///     let out = goro::time::timeout(Duration::from_secs(30), rx.recv()).await;
+///     assert!(out.is_err());
+///     assert_eq!(goro::time::now() - start, Duration::from_secs(30));
+/// }
+///
 /// #[goro::test(worker_threads = 1)]
 /// async fn parses_the_port() -> Result<(), std::num::ParseIntError> {
 ///     let port: u16 = "8080".parse()?;

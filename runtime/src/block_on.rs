@@ -7,10 +7,12 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 
-use crate::park::Parker;
+use crate::clock::Awake;
+use crate::park::{Parker, Unparker};
 use crate::runtime::Handle;
 
 thread_local! {
@@ -53,6 +55,9 @@ pub(crate) fn run<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output {
          goro::spawn_blocking"
     );
     let _enter = crate::current::enter(handle.clone());
+    if handle.reactor.clock().is_paused() {
+        return run_paused(handle, future);
+    }
     let (parker, waker) = CACHE
         .try_with(|c| c.borrow_mut().take())
         .ok()
@@ -72,5 +77,65 @@ pub(crate) fn run<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output {
             return out;
         }
         parker.park();
+    }
+}
+
+/// `block_on` on a runtime with a paused clock: as [`run`], and the thread is counted awake
+/// from the moment its waker is called until it parks again, so that the clock does not
+/// jump while its future could still run (`clock.rs`).
+fn run_paused<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output {
+    let parker = Parker::new(None);
+    let wake = Arc::new(PausedWake {
+        woken: AtomicBool::new(false),
+        awake: Awake::new(handle.reactor.clone()),
+        unparker: parker.unparker(),
+    });
+    let waker = Waker::from(wake.clone());
+    // Uncounted when this returns or unwinds, whoever still holds the waker.
+    struct Finish<'a>(&'a Awake);
+    impl Drop for Finish<'_> {
+        fn drop(&mut self) {
+            self.0.finish();
+        }
+    }
+    let _finish = Finish(&wake.awake);
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(&waker);
+    let budget = goro_sync::coop::DEFAULT_BUDGET;
+    loop {
+        let polled = goro_sync::coop::with_budget(budget, || future.as_mut().poll(&mut cx));
+        if let Poll::Ready(out) = polled {
+            return out;
+        }
+        if wake.woken.swap(false, SeqCst) {
+            continue; // woken during the poll (a yield): not idle for a moment
+        }
+        wake.awake.sleep();
+        parker.park();
+        wake.woken.store(false, SeqCst);
+        wake.awake.wake();
+    }
+}
+
+/// The waker of a `block_on` thread under a paused clock.
+struct PausedWake {
+    /// Set by every wake: one during a poll means the thread must poll again at once, and
+    /// is not idle even for a moment.
+    woken: AtomicBool,
+    /// Counts the thread awake in the clock.
+    awake: Awake,
+    /// Wakes the thread.
+    unparker: Unparker,
+}
+
+impl Wake for PausedWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.awake.wake();
+        self.woken.store(true, SeqCst);
+        self.unparker.unpark();
     }
 }

@@ -130,6 +130,8 @@ impl Pool {
             drop_runnable(runnable);
             return;
         }
+        // Counted before it is queued, uncounted after it ran: a paused clock waits for it.
+        handle.reactor.clock().busy();
         state.queue.push_back(runnable);
         if state.idle > state.notified {
             state.notified += 1; // one idle thread is now spoken for
@@ -162,6 +164,7 @@ impl Pool {
             drop(state);
             for job in queued {
                 crate::task::fail_to_start(job, &e);
+                handle.job_done();
             }
         }
     }
@@ -201,6 +204,7 @@ impl Pool {
                     drop(state);
                 }
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job.run()));
+                handle.job_done();
                 state = self.lock();
                 continue;
             }

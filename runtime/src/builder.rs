@@ -45,6 +45,8 @@ pub struct Builder {
     spawn_hook: Option<SpawnHook>,
     /// Callbacks for tracing and metrics (`on_thread_start`, `on_before_task_poll`, ...).
     hooks: Hooks,
+    /// Whether the clock starts paused (tests).
+    start_paused: bool,
 }
 
 /// A callback run on each of a runtime's threads as it starts or stops.
@@ -101,6 +103,7 @@ impl Builder {
             keep_alive: blocking::KEEP_ALIVE,
             spawn_hook: None,
             hooks: Hooks::default(),
+            start_paused: false,
         }
     }
 
@@ -132,6 +135,41 @@ impl Builder {
     /// Sets the prefix of the runtime's thread names (default `goro`).
     pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
         self.thread_name = name.into();
+        self
+    }
+
+    /// Starts the runtime with its clock paused, for tests (default `false`).
+    ///
+    /// The runtime's time then moves only when told to
+    /// ([`time::advance`](crate::time::advance)), or by itself when nothing of the runtime
+    /// can run until a timer fires: it jumps to that timer. A test of a 30-second timeout
+    /// takes as long as its code takes to run. `#[goro::test(start_paused)]` sets it.
+    ///
+    /// What the paused clock changes: every timer of the runtime ([`sleep`](crate::time::sleep),
+    /// [`timeout`](crate::time::timeout), [`interval`](crate::time::interval),
+    /// [`after`](crate::time::after), context deadlines) and
+    /// [`time::now`](crate::time::now). What it does not: [`std::time::Instant::now`], and the
+    /// OS, so a timeout around real I/O that is not ready at once fires at once. A wake from a
+    /// thread goro does not run is not waited for: the clock may jump past it; run such work
+    /// with [`spawn_blocking`](crate::spawn_blocking), which holds the clock still while it
+    /// runs.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = goro::Builder::new().worker_threads(1).start_paused(true).build().unwrap();
+    /// rt.block_on(async {
+    ///     let start = goro::time::now();
+    ///     let real = std::time::Instant::now();
+    ///     let slow = goro::time::sleep(Duration::from_secs(3600));
+    ///     let out = goro::time::timeout(Duration::from_secs(30), slow).await;
+    ///     assert!(out.is_err());
+    ///     assert_eq!(goro::time::now() - start, Duration::from_secs(30));
+    ///     assert!(real.elapsed() < Duration::from_secs(30));
+    /// });
+    /// ```
+    pub fn start_paused(mut self, paused: bool) -> Builder {
+        self.start_paused = paused;
         self
     }
 
@@ -309,6 +347,7 @@ impl Builder {
             self.thread_name.clone(),
             self.spawn_hook.clone(),
             self.hooks.clone(),
+            self.start_paused,
         )
     }
 }

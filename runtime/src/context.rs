@@ -271,7 +271,7 @@ impl Node {
         if let Some(err) = self.lock().err {
             return Some(err);
         }
-        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+        if self.deadline.is_some_and(|d| crate::time::now() >= d) {
             self.cancel(ContextError::DeadlineExceeded);
             return self.lock().err;
         }
@@ -374,7 +374,7 @@ impl Context {
     /// });
     /// ```
     pub fn with_timeout(&self, timeout: Duration) -> (Context, CancelFn) {
-        let deadline = Instant::now().checked_add(timeout);
+        let deadline = crate::time::now().checked_add(timeout);
         self.derive(deadline.or_else(|| self.deadline()))
     }
 

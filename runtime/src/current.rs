@@ -50,6 +50,15 @@ pub(crate) fn with_handle<R>(f: impl FnOnce(&Arc<Handle>) -> R) -> R {
     }
 }
 
+/// Runs `f` with the entered runtime, if this thread has entered one (a worker, a blocking
+/// thread, a thread inside `block_on`); never starts the global runtime.
+pub(crate) fn with_entered<R>(f: impl FnOnce(&Arc<Handle>) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| c.borrow().as_ref().map(f))
+        .ok()
+        .flatten()
+}
+
 /// Restores the previously entered runtime when dropped (also on unwind).
 #[derive(Debug)]
 pub(crate) struct EnterGuard {

@@ -33,6 +33,11 @@
 //! (`goro_sync::coop`); goro's channels, sockets and due timers spend it, so a task that
 //! always finds work still yields.
 //!
+//! Each runtime reads time from its own clock (`clock.rs`): the real one, or, built with
+//! [`Builder::start_paused`], a paused one that moves only by [`time::advance`] or when
+//! nothing of the runtime can run before its next timer. The rule for "nothing can run",
+//! and why the clock never jumps past a wake in flight, lives in that one file.
+//!
 //! Dropping a [`Runtime`] stops its workers, drops every task it still has and joins its
 //! threads (`runtime.rs`).
 //!
@@ -47,7 +52,7 @@
 //!
 //! # Modules
 //!
-//! - [`time`]: `sleep`, `timeout`, `interval`.
+//! - [`time`]: `sleep`, `timeout`, `interval`, `now`, `advance` (paused clocks).
 //! - [`fs`]: files and directories on the blocking pool.
 //! - [`context`]: Go's `context`: cancellation and deadlines down a tree.
 //! - [`signal`]: Unix signals: `ctrl_c`, signal streams, a context cancelled by a signal.
@@ -56,7 +61,7 @@
 //! - [`task`]: spawning with options, [`JoinHandle`], [`JoinError`].
 //! - [`reactor`]: [`reactor::Registered`], the building block of `goro::net`.
 //! - `executor`, `park`, `blocking`, `block_on`, `current`, `group`, `join_set`, `runtime`,
-//!   `builder`:
+//!   `builder`, `clock`:
 //!   the machinery, one concept per file.
 
 #![deny(unsafe_code)]
@@ -64,6 +69,7 @@
 mod block_on;
 mod blocking;
 mod builder;
+mod clock;
 pub mod context;
 mod current;
 mod executor;

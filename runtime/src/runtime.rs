@@ -58,6 +58,33 @@ impl Handle {
     pub(crate) fn is_shutdown(&self) -> bool {
         self.shutdown.load(Ordering::Acquire)
     }
+
+    /// A blocking job has run (or failed to start): a paused clock stops waiting for it.
+    pub(crate) fn job_done(&self) {
+        if self.reactor.clock().idle() {
+            self.reactor.notify();
+        }
+    }
+
+    /// Whether nothing of this runtime can run until a timer fires or a socket becomes
+    /// ready: every worker asleep with empty queues, and nothing counted busy by the clock
+    /// (`clock.rs`, which says why this is enough).
+    ///
+    /// The counts are read one after another, not at one instant: a worker could wake a
+    /// `block_on` thread and sleep between two reads, and that thread give a worker new work
+    /// before the next. So the wakes of both kinds are counted too, and the answer is yes
+    /// only if none happened while the counts were read: then each count was zero at the
+    /// instant the last of them was read.
+    pub(crate) fn is_quiescent(&self) -> bool {
+        let executor = &self.executor;
+        let clock = self.reactor.clock();
+        let before = (executor.idle.wakes(), clock.wakes());
+        let idle = clock.nothing_busy()
+            && executor.idle.num_sleeping() == executor.remotes.len()
+            && !executor.has_work()
+            && executor.remotes.iter().all(|r| !r.lifo.is_some());
+        idle && before == (executor.idle.wakes(), clock.wakes())
+    }
 }
 
 /// A goro runtime: worker threads running tasks, a reactor, a blocking pool.
@@ -95,8 +122,9 @@ impl Runtime {
         name: String,
         spawn_hook: Option<SpawnHook>,
         hooks: Hooks,
+        start_paused: bool,
     ) -> io::Result<Runtime> {
-        let reactor = Arc::new(Reactor::new()?);
+        let reactor = Arc::new(Reactor::new(start_paused)?);
         let mut cores = Vec::with_capacity(workers);
         let mut remotes = Vec::with_capacity(workers);
         for index in 0..workers {
@@ -112,13 +140,21 @@ impl Runtime {
             cores.push((Core::new(local, index), parker));
         }
         let handle = Arc::new(Handle {
-            executor: Shared::new(remotes.into_boxed_slice()),
+            executor: Shared::new(remotes.into_boxed_slice(), start_paused),
             reactor,
             blocking: Pool::new(max_blocking, keep_alive, name.clone(), spawn_hook),
             tasks: Registry::new(workers + 1),
             shutdown: AtomicBool::new(false),
             hooks,
         });
+        if start_paused {
+            let weak = Arc::downgrade(&handle);
+            handle
+                .reactor
+                .set_quiescent(crate::reactor::Quiescent(Box::new(move || {
+                    weak.upgrade().is_some_and(|h| h.is_quiescent())
+                })));
+        }
         let mut rt = Runtime {
             handle: handle.clone(),
             workers: Vec::with_capacity(workers),

@@ -1,8 +1,36 @@
-//! Timers: `sleep`, `sleep_until`, `timeout`, `interval`, `after`.
+//! Timers: `sleep`, `sleep_until`, `timeout`, `interval`, `after`; the runtime's clock:
+//! `now`, `advance`.
 //!
 //! Every timer lives in the current runtime's reactor, kept in buckets of one millisecond. A
 //! timer costs nothing until its future is first polled, and dropping the
 //! future cancels it.
+//!
+//! # Paused time
+//!
+//! A runtime built with [`Builder::start_paused`](crate::Builder::start_paused) (or a
+//! `#[goro::test(start_paused)]`) has a clock that stands still. It moves when a test calls
+//! [`advance`], and by itself when nothing of the runtime can run before a timer fires: it
+//! jumps to that timer's deadline. Timers, [`timeout`], [`interval`], [`after`] and context
+//! deadlines follow it, so a test of a 30-second timeout runs in milliseconds and sees
+//! exactly 30 seconds pass on [`now`]. [`Instant`] is `std`'s, and `Instant::now()` keeps
+//! reading the real clock: read the runtime's time with [`now`].
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! #[goro::test(start_paused)]
+//! async fn retries_back_off_to_a_minute() {
+//!     let start = goro::time::now();
+//!     let mut delay = Duration::from_secs(1);
+//!     for _ in 0..6 {
+//!         goro::time::sleep(delay).await;
+//!         delay = (delay * 2).min(Duration::from_secs(60));
+//!     }
+//!     // 1 + 2 + 4 + 8 + 16 + 32 seconds, in no real time.
+//!     assert_eq!(goro::time::now() - start, Duration::from_secs(63));
+//! }
+//! # fn main() {}
+//! ```
 
 use std::fmt;
 use std::future::Future;
@@ -55,11 +83,9 @@ use crate::runtime::Handle;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(
-        Instant::now()
-            .checked_add(duration)
-            .unwrap_or_else(far_future),
-    )
+    let handle = crate::current::with_handle(|h| h.clone());
+    let deadline = handle.reactor.clock().now().checked_add(duration);
+    Sleep::with_handle(handle, deadline.unwrap_or_else(far_future), true)
 }
 
 /// Waits until `deadline`.
@@ -81,6 +107,65 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// in each round of a `select!` loop, it still fires at that instant.
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep::new(deadline, true)
+}
+
+/// The current time of the current runtime's clock.
+///
+/// With the real clock (every runtime not built with
+/// [`Builder::start_paused`](crate::Builder::start_paused)) this is `Instant::now()`. With a
+/// paused clock it is the paused time, which moves only with [`advance`] or when the runtime
+/// jumps to its next timer: read time through this function in code that paused-time tests
+/// run, since [`Instant::now`] always reads the real clock. Outside any runtime (a plain
+/// thread that entered none), it is `Instant::now()` and starts nothing.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let rt = goro::Builder::new().start_paused(true).build().unwrap();
+/// rt.block_on(async {
+///     let start = goro::time::now();
+///     goro::time::sleep(Duration::from_secs(60)).await; // at once: nothing else can run
+///     assert_eq!(goro::time::now() - start, Duration::from_secs(60));
+/// });
+/// ```
+pub fn now() -> Instant {
+    crate::current::with_entered(|h| h.reactor.clock().now()).unwrap_or_else(Instant::now)
+}
+
+/// Moves the paused clock of the current runtime forward by `by`, and fires every timer
+/// that it made due: Go's fake clocks and tokio's `time::advance`.
+///
+/// The tasks whose timers fired are woken; they run as soon as a worker takes them, so to
+/// see what they did, wait for it (receive what they send, await their handles) rather than
+/// look right after this returns. It returns after one yield, so a task that was ready runs
+/// first on a one-worker runtime.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// #[goro::test(start_paused)]
+/// async fn a_ticker_ticks_once_a_minute() {
+///     let mut ticker = goro::time::interval(Duration::from_secs(60));
+///     let start = goro::time::now();
+///     goro::time::advance(Duration::from_secs(60)).await;
+///     assert_eq!(ticker.tick().await - start, Duration::from_secs(60));
+/// }
+/// # fn main() {}
+/// ```
+///
+/// # Panics
+///
+/// If the current runtime's clock is not paused (it was not built with
+/// [`Builder::start_paused`](crate::Builder::start_paused)): moving the real clock is not
+/// possible.
+pub async fn advance(by: Duration) {
+    let advanced = crate::current::with_handle(|h| h.reactor.advance(by));
+    assert!(
+        advanced,
+        "goro: time::advance needs a paused clock: build the runtime with \
+         Builder::start_paused(true), or use #[goro::test(start_paused)]"
+    );
+    crate::yield_now().await;
 }
 
 /// A deadline so far away that it never comes (for durations that overflow `Instant`).
@@ -116,6 +201,10 @@ pub struct Sleep {
 impl Sleep {
     fn new(deadline: Instant, may_be_due: bool) -> Sleep {
         let handle = crate::current::with_handle(|h| h.clone());
+        Sleep::with_handle(handle, deadline, may_be_due)
+    }
+
+    fn with_handle(handle: Arc<Handle>, deadline: Instant, may_be_due: bool) -> Sleep {
         Sleep {
             deadline,
             bucket: handle.reactor.timer_bucket(deadline),
@@ -132,7 +221,7 @@ impl Sleep {
 
     /// Whether the deadline has passed.
     pub fn is_elapsed(&self) -> bool {
-        Instant::now() >= self.deadline
+        self.handle.reactor.clock().now() >= self.deadline
     }
 
     /// Moves the deadline, as if the sleep had been created with `deadline`.
@@ -350,7 +439,7 @@ impl Interval {
         std::task::ready!(Pin::new(&mut self.sleep).poll(cx));
         let tick = self.sleep.deadline();
         let mut next = tick + self.period;
-        let now = Instant::now();
+        let now = self.sleep.handle.reactor.clock().now();
         if next <= now {
             let behind = now.duration_since(tick).as_nanos() / self.period.as_nanos();
             let skip = u32::try_from(behind).unwrap_or(u32::MAX);
@@ -405,15 +494,16 @@ impl Future for Tick<'_> {
 /// reads, as Go's did before 1.23. Prefer [`sleep`] or [`timeout`] in a loop.
 pub fn after(duration: Duration) -> goro_sync::chan::Receiver<Instant> {
     let (tx, rx) = goro_sync::chan::bounded(1);
-    if duration.is_zero() {
-        let _ = tx.try_send(Instant::now());
-        return rx;
-    }
-    let deadline = Instant::now()
-        .checked_add(duration)
-        .unwrap_or_else(far_future);
-    let fire = Waker::from(Arc::new(SendOnFire(Mutex::new(Some(tx)))));
-    crate::current::with_handle(|h| insert_timer(h, deadline, fire));
+    crate::current::with_handle(|h| {
+        let now = h.reactor.clock().now();
+        if duration.is_zero() {
+            let _ = tx.try_send(now);
+            return;
+        }
+        let deadline = now.checked_add(duration).unwrap_or_else(far_future);
+        let fire = SendOnFire(Mutex::new(Some(tx)), h.reactor.clone());
+        insert_timer(h, deadline, Waker::from(Arc::new(fire)));
+    });
     rx
 }
 
@@ -425,8 +515,11 @@ fn insert_timer(handle: &Handle, deadline: Instant, waker: Waker) -> TimerKey {
     key
 }
 
-/// The "waker" of an [`after`] timer: firing sends the instant.
-struct SendOnFire(Mutex<Option<goro_sync::chan::Sender<Instant>>>);
+/// The "waker" of an [`after`] timer: firing sends the instant, read from the reactor's clock.
+struct SendOnFire(
+    Mutex<Option<goro_sync::chan::Sender<Instant>>>,
+    Arc<crate::reactor::Reactor>,
+);
 
 impl Wake for SendOnFire {
     fn wake(self: Arc<Self>) {
@@ -436,7 +529,7 @@ impl Wake for SendOnFire {
     fn wake_by_ref(self: &Arc<Self>) {
         let tx = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(tx) = tx {
-            let _ = tx.try_send(Instant::now());
+            let _ = tx.try_send(self.1.clock().now());
         }
     }
 }

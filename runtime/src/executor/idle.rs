@@ -40,6 +40,9 @@ pub(crate) struct Idle {
     sleepers: Mutex<Vec<usize>>,
     /// The number of workers.
     num_workers: usize,
+    /// With a paused clock only: how many times a worker was counted awake, so that the test
+    /// of quiescence (`clock.rs`) can tell that one woke while it looked.
+    wakes: Option<AtomicUsize>,
 }
 
 impl Idle {
@@ -48,6 +51,26 @@ impl Idle {
             state: AtomicUsize::new(num_workers << SEARCHING_BITS),
             sleepers: Mutex::new(Vec::with_capacity(num_workers)),
             num_workers,
+            wakes: None,
+        }
+    }
+
+    /// As [`Idle::new`], counting wakes for a paused clock (see `wakes`).
+    pub(crate) fn counting_wakes(num_workers: usize) -> Idle {
+        Idle {
+            wakes: Some(AtomicUsize::new(0)),
+            ..Idle::new(num_workers)
+        }
+    }
+
+    /// How many times a worker was counted awake (zero unless counting).
+    pub(crate) fn wakes(&self) -> usize {
+        self.wakes.as_ref().map_or(0, |w| w.load(SeqCst))
+    }
+
+    fn count_wake(&self) {
+        if let Some(w) = &self.wakes {
+            w.fetch_add(1, SeqCst);
         }
     }
 
@@ -87,6 +110,7 @@ impl Idle {
             return None;
         }
         let index = sleepers.pop()?;
+        self.count_wake();
         self.state.fetch_add(ONE_UNPARKED | 1, SeqCst);
         Some(index)
     }
@@ -129,6 +153,7 @@ impl Idle {
         match sleepers.iter().position(|&i| i == index) {
             Some(pos) => {
                 sleepers.swap_remove(pos);
+                self.count_wake();
                 self.state.fetch_add(ONE_UNPARKED, SeqCst);
                 true
             }

@@ -77,12 +77,18 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(remotes: Box<[Remote]>) -> Shared {
+    /// The executor of `remotes.len()` workers; `paused`: the runtime's clock is paused, and
+    /// its test of quiescence needs to count the workers' wakes (`clock.rs`).
+    pub(crate) fn new(remotes: Box<[Remote]>, paused: bool) -> Shared {
         let n = remotes.len();
         Shared {
             injector: ConcurrentQueue::unbounded(),
             remotes,
-            idle: Idle::new(n),
+            idle: if paused {
+                Idle::counting_wakes(n)
+            } else {
+                Idle::new(n)
+            },
             driver: DriverRole::new(),
         }
     }

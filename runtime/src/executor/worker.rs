@@ -364,6 +364,10 @@ impl Worker {
             // Last searcher: a producer may have skipped waking anyone because of us.
             executor.notify_parked();
         }
+        if self.handle.reactor.clock().is_paused() {
+            // This may have made the runtime quiescent: the driver must look (`clock.rs`).
+            self.handle.reactor.notify();
+        }
         // Whether this worker holds the driver role: kept across spurious wake-ups, given
         // up when the worker leaves its sleep (`driver.rs`).
         self.remote().counters.add_parked();

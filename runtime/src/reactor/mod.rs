@@ -48,7 +48,7 @@ use std::sync::atomic::{
     AtomicBool, AtomicU64, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release},
 };
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
@@ -58,6 +58,8 @@ use slab::Slab;
 pub(crate) use source::Source;
 pub use source::{Interest, Io, Ready, Registered};
 use timer::{TimerKey, Timers};
+
+use crate::clock::Clock;
 
 /// Bits of an event key that hold the slab slot; the rest hold the slot's generation.
 const SLOT_BITS: u32 = 32;
@@ -113,6 +115,11 @@ pub(crate) struct Reactor {
     /// Set once, when the runtime shuts down: nobody will drive the poller again, so every
     /// operation on a source fails instead of waiting (see the module docs).
     shut_down: AtomicBool,
+    /// The runtime's clock: real, or paused (`clock.rs`).
+    clock: Clock,
+    /// With a paused clock: whether the runtime is quiescent, so that the driver may move
+    /// the clock to the next timer (`clock.rs` says when). Set once, as the runtime starts.
+    quiescent: OnceLock<Quiescent>,
 }
 
 /// The error of every operation on a socket whose runtime was shut down.
@@ -126,9 +133,20 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The test of quiescence a paused clock's driver runs (`clock.rs`).
+pub(crate) struct Quiescent(pub(crate) Box<dyn Fn() -> bool + Send + Sync>);
+
+impl std::fmt::Debug for Quiescent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Quiescent")
+    }
+}
+
 impl Reactor {
-    pub(crate) fn new() -> io::Result<Reactor> {
-        let timers = Timers::default();
+    /// A reactor with the real clock, or a paused one (`clock.rs`).
+    pub(crate) fn new(paused: bool) -> io::Result<Reactor> {
+        let clock = Clock::new(paused);
+        let timers = Timers::new(clock.now());
         let poller = Poller::new()?;
         Ok(Reactor {
             mode: sys::mode(&poller),
@@ -146,7 +164,19 @@ impl Reactor {
                 wakers: Vec::new(),
             }),
             shut_down: AtomicBool::new(false),
+            clock,
+            quiescent: OnceLock::new(),
         })
+    }
+
+    /// The runtime's clock.
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Gives a paused clock's driver the test of quiescence (`clock.rs`).
+    pub(crate) fn set_quiescent(&self, test: Quiescent) {
+        let _ = self.quiescent.set(test);
     }
 
     /// The driver's buffers, for the holder of the driver role (`executor/driver.rs`): only
@@ -170,28 +200,87 @@ impl Reactor {
     pub(crate) fn drive(&self, driver: &mut Driver, timeout: Option<Duration>) {
         let wait = self.fire_timers(&mut driver.wakers, timeout);
         wake_all(&mut driver.wakers);
+        if wait != Some(Duration::ZERO) && self.clock.is_paused() && self.auto_advance(driver) {
+            return;
+        }
         driver.events.clear();
         if let Err(e) = self.poller.wait(&mut driver.events, wait) {
             // EINTR is a normal early return; anything else would repeat on every turn.
             debug_assert_eq!(e.kind(), io::ErrorKind::Interrupted, "poller failed: {e}");
         }
         self.fire_timers(&mut driver.wakers, Some(Duration::ZERO));
-        {
-            let sources = lock(&self.sources);
-            for ev in driver.events.iter() {
-                let slot = ev.key & ((1 << SLOT_BITS) - 1);
-                if let Some(source) = sources.get(slot).filter(|s| s.key == ev.key) {
-                    source.dispatch(self.mode, ev.readable, ev.writable, &mut driver.wakers);
-                }
-            }
-        }
+        self.dispatch(driver);
         wake_all(&mut driver.wakers);
     }
 
+    /// With a paused clock, before the driver sleeps: if the runtime is quiescent and a timer
+    /// is pending, dispatch what the OS has ready, or else move the clock to the timer and
+    /// fire it. Returns true if it did either; the driver then returns without sleeping, as
+    /// after a spurious wake-up, and its worker looks for the work this made.
+    ///
+    /// It polls the OS only when it will not sleep afterwards: a zero-timeout poll consumes
+    /// a pending [`Reactor::notify`], which the sleep that followed would then miss.
+    fn auto_advance(&self, driver: &mut Driver) -> bool {
+        let Some(quiescent) = self.quiescent.get() else {
+            return false;
+        };
+        let next = lock(&self.timers).timers.next_deadline();
+        let Some(next) = next else {
+            return false;
+        };
+        if !(quiescent.0)() {
+            return false;
+        }
+        driver.events.clear();
+        if self
+            .poller
+            .wait(&mut driver.events, Some(Duration::ZERO))
+            .is_ok()
+        {
+            self.dispatch(driver);
+        }
+        if driver.wakers.is_empty() {
+            self.clock.advance_to(next);
+            self.fire_timers(&mut driver.wakers, Some(Duration::ZERO));
+        }
+        wake_all(&mut driver.wakers);
+        true
+    }
+
+    /// Dispatches the events in the driver's buffer to their sources, collecting wakers.
+    fn dispatch(&self, driver: &mut Driver) {
+        let sources = lock(&self.sources);
+        for ev in driver.events.iter() {
+            let slot = ev.key & ((1 << SLOT_BITS) - 1);
+            if let Some(source) = sources.get(slot).filter(|s| s.key == ev.key) {
+                source.dispatch(self.mode, ev.readable, ev.writable, &mut driver.wakers);
+            }
+        }
+    }
+
+    /// Moves a paused clock forward by `by` and fires the timers that became due, on the
+    /// calling thread ([`time::advance`](crate::time::advance)). False for the real clock.
+    pub(crate) fn advance(&self, by: Duration) -> bool {
+        if !self.clock.advance(by) {
+            return false;
+        }
+        let mut wakers = Vec::new();
+        let now = self.clock.now();
+        {
+            let mut state = lock(&self.timers);
+            let fired = state.timers.fire(now, &mut wakers);
+            self.fired_through.fetch_max(fired, Release);
+        }
+        wake_all(&mut wakers);
+        true
+    }
+
     /// Fires due timers into `wakers` and publishes how long the driver will sleep: the
-    /// shorter of `timeout` and the time to the next deadline, zero if a timer fired.
+    /// shorter of `timeout` and the time to the next deadline, zero if a timer fired. With a
+    /// paused clock the next deadline does not count: only the driver moves that clock, and
+    /// it does so before it sleeps (`auto_advance`), so it sleeps until woken.
     fn fire_timers(&self, wakers: &mut Vec<Waker>, timeout: Option<Duration>) -> Option<Duration> {
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut state = lock(&self.timers);
         let fired = state.timers.fire(now, wakers);
         self.fired_through.fetch_max(fired, Release);
@@ -200,6 +289,13 @@ impl Reactor {
         } else {
             Some(Duration::ZERO)
         };
+        if self.clock.is_paused() {
+            state.sleep = match wait {
+                Some(d) if d.is_zero() => Sleep::Awake,
+                _ => Sleep::Forever,
+            };
+            return wait;
+        }
         if let Some(next) = state.timers.next_deadline() {
             // Round up to whole milliseconds: the timers are bucketed by the millisecond, and
             // a shorter wait would only wake the driver before anything is due.

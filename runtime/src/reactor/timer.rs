@@ -65,13 +65,7 @@ pub(crate) struct Timers {
 
 impl Default for Timers {
     fn default() -> Self {
-        Timers {
-            entries: Slab::new(),
-            buckets: BTreeMap::new(),
-            origin: Instant::now(),
-            queued: 0,
-            next_seq: 0,
-        }
+        Timers::new(Instant::now())
     }
 }
 
@@ -89,6 +83,18 @@ pub(crate) fn bucket_of(origin: Instant, deadline: Instant) -> u64 {
 }
 
 impl Timers {
+    /// No timers; bucket numbers count from `origin`, which must not be later than any
+    /// instant the clock will read.
+    pub(crate) fn new(origin: Instant) -> Timers {
+        Timers {
+            entries: Slab::new(),
+            buckets: BTreeMap::new(),
+            origin,
+            queued: 0,
+            next_seq: 0,
+        }
+    }
+
     /// The instant bucket numbers count from.
     pub(crate) fn origin(&self) -> Instant {
         self.origin

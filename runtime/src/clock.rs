@@ -1,0 +1,271 @@
+//! A runtime's clock: the real one, or a paused one for tests, and the rule by which a paused
+//! clock moves.
+//!
+//! # The real clock
+//!
+//! `Instant::now()`. Timers fire when it passes their deadline (`reactor/timer.rs`).
+//!
+//! # The paused clock
+//!
+//! A runtime built with [`Builder::start_paused`](crate::Builder::start_paused) reads its
+//! time from a counter instead: `base + elapsed`, where `base` is the instant the runtime
+//! was built and `elapsed` only grows. It grows in two ways:
+//!
+//! - [`time::advance`](crate::time::advance) adds to it, and fires the timers that became
+//!   due;
+//! - **auto-advance**: when the runtime is *quiescent* — nothing of it could run without a
+//!   timer firing first — the driver moves the clock to the earliest pending timer and fires
+//!   it. A test of a 30-second timeout then takes as long as its code takes to run.
+//!
+//! Quiescent means all of:
+//!
+//! 1. every worker sleeps, and no queue, injector or LIFO slot holds a task;
+//! 2. no thread inside the runtime's `block_on` is awake: it polls its future, or has been
+//!    woken and not yet polled;
+//! 3. no job of the runtime's blocking pool is queued or running (`spawn_blocking`, file
+//!    operations): its result would wake a task;
+//! 4. no socket is ready now: the driver polls the OS with a zero timeout first, and
+//!    dispatches what is ready instead of advancing.
+//!
+//! A wake from a thread goro does not know about (a `std::thread` that sends on a channel)
+//! is not waited for: the clock may jump past it. Run such work with `spawn_blocking`, which
+//! holds the clock still while it runs.
+//!
+//! # Why the clock never jumps while something could still run
+//!
+//! The driver checks quiescence only while it holds the driver role and is about to sleep in
+//! the poller, and only after one poll of the OS found nothing ready. Each condition is
+//! published *before* the thing it describes can go idle, and every transition to idle
+//! wakes the driver so that it checks again:
+//!
+//! - a worker counts itself asleep (`executor/idle.rs`) before it parks, and wakes the
+//!   driver after; it is counted awake again by whoever gives it work, before the work is
+//!   visible to it;
+//! - a `block_on` thread is counted awake by the waker that wakes it, *before* the unpark,
+//!   and counts itself asleep (then wakes the driver) only before it parks. Its future can
+//!   only be woken by a task (counted by 1), a timer (fired by the driver itself), a socket
+//!   (condition 4), a blocking job (condition 3), or a foreign thread (not waited for);
+//! - a blocking job is counted when it is queued, and uncounted after it has run, so after
+//!   the task it woke is in a queue (condition 1).
+//!
+//! So when the driver sees every count at zero, nothing goro runs could wake a task before a
+//! timer does, and moving the clock to that timer skips no work.
+//!
+//! A paused clock is a testing tool: it changes what `goro::time` and timers see, not
+//! [`std::time::Instant::now`]. Read the runtime's time with
+//! [`time::now`](crate::time::now).
+
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The clock of one runtime.
+#[derive(Debug)]
+pub(crate) struct Clock {
+    /// `None`: the real clock.
+    paused: Option<Paused>,
+}
+
+#[derive(Debug)]
+struct Paused {
+    /// The paused clock's zero.
+    base: Instant,
+    /// Nanoseconds the clock has advanced from `base`.
+    elapsed: AtomicU64,
+    /// `block_on` threads awake plus blocking jobs queued or running: while it is not zero,
+    /// the clock does not auto-advance.
+    busy: AtomicUsize,
+    /// How many times `busy` was raised: lets the test of quiescence see a raise and a fall
+    /// that both happened while it looked.
+    wakes: AtomicUsize,
+}
+
+impl Clock {
+    /// The real clock, or a paused one starting now.
+    pub(crate) fn new(paused: bool) -> Clock {
+        Clock {
+            paused: paused.then(|| Paused {
+                base: Instant::now(),
+                elapsed: AtomicU64::new(0),
+                busy: AtomicUsize::new(0),
+                wakes: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// Whether this is a paused clock.
+    pub(crate) fn is_paused(&self) -> bool {
+        self.paused.is_some()
+    }
+
+    /// The time now.
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        match &self.paused {
+            None => Instant::now(),
+            Some(p) => p.base + Duration::from_nanos(p.elapsed.load(SeqCst)),
+        }
+    }
+
+    /// Moves a paused clock forward by `by`. Returns false for the real clock.
+    pub(crate) fn advance(&self, by: Duration) -> bool {
+        let Some(p) = &self.paused else {
+            return false;
+        };
+        let nanos = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        let _ = p
+            .elapsed
+            .fetch_update(SeqCst, SeqCst, |e| Some(e.saturating_add(nanos)));
+        true
+    }
+
+    /// Moves a paused clock forward to `to` (never back).
+    pub(crate) fn advance_to(&self, to: Instant) {
+        if let Some(p) = &self.paused {
+            let nanos = to.saturating_duration_since(p.base).as_nanos();
+            p.elapsed
+                .fetch_max(u64::try_from(nanos).unwrap_or(u64::MAX), SeqCst);
+        }
+    }
+
+    /// Counts one more thing that may wake a task (see the module docs). No-op on the real
+    /// clock.
+    pub(crate) fn busy(&self) {
+        if let Some(p) = &self.paused {
+            p.wakes.fetch_add(1, SeqCst);
+            p.busy.fetch_add(1, SeqCst);
+        }
+    }
+
+    /// How many times [`Clock::busy`] was called.
+    pub(crate) fn wakes(&self) -> usize {
+        self.paused.as_ref().map_or(0, |p| p.wakes.load(SeqCst))
+    }
+
+    /// Uncounts it; returns true when a paused clock's count fell to zero: then the caller
+    /// must wake the driver, so that it checks whether the runtime is quiescent.
+    #[must_use]
+    pub(crate) fn idle(&self) -> bool {
+        match &self.paused {
+            Some(p) => p.busy.fetch_sub(1, SeqCst) == 1,
+            None => false,
+        }
+    }
+
+    /// Whether nothing counted by [`Clock::busy`] is in progress.
+    pub(crate) fn nothing_busy(&self) -> bool {
+        self.paused
+            .as_ref()
+            .is_none_or(|p| p.busy.load(SeqCst) == 0)
+    }
+}
+
+/// Whether a `block_on` thread is awake, kept by its waker and by the thread itself, so that
+/// it is counted busy exactly once however many wakes race its sleep, and never again once
+/// its `block_on` has returned (a waker left behind in a channel may still be called).
+#[derive(Debug)]
+pub(crate) struct Awake {
+    /// `ASLEEP`, `AWAKE` (counted in the clock's busy count) or `DONE`.
+    state: AtomicU8,
+    /// The reactor whose clock counts it.
+    reactor: Arc<crate::reactor::Reactor>,
+}
+
+const ASLEEP: u8 = 0;
+const AWAKE: u8 = 1;
+const DONE: u8 = 2;
+
+impl Awake {
+    /// A `block_on` thread that starts awake: counted at once.
+    pub(crate) fn new(reactor: Arc<crate::reactor::Reactor>) -> Awake {
+        reactor.clock().busy();
+        Awake {
+            state: AtomicU8::new(AWAKE),
+            reactor,
+        }
+    }
+
+    /// The thread is (about to be) woken: count it, once.
+    pub(crate) fn wake(&self) {
+        if self
+            .state
+            .compare_exchange(ASLEEP, AWAKE, SeqCst, SeqCst)
+            .is_ok()
+        {
+            self.reactor.clock().busy();
+        }
+    }
+
+    /// The thread is about to sleep: uncount it, and wake the driver if that made the
+    /// runtime's count zero.
+    pub(crate) fn sleep(&self) {
+        if self
+            .state
+            .compare_exchange(AWAKE, ASLEEP, SeqCst, SeqCst)
+            .is_ok()
+        {
+            self.uncount();
+        }
+    }
+
+    /// The `block_on` returned: uncount it for good.
+    pub(crate) fn finish(&self) {
+        if self.state.swap(DONE, SeqCst) == AWAKE {
+            self.uncount();
+        }
+    }
+
+    fn uncount(&self) {
+        if self.reactor.clock().idle() {
+            self.reactor.notify();
+        }
+    }
+}
+
+impl Drop for Awake {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_paused_clock_moves_only_when_advanced() {
+        let clock = Clock::new(true);
+        let t0 = clock.now();
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(clock.now(), t0);
+        assert!(clock.advance(Duration::from_secs(30)));
+        assert_eq!(clock.now(), t0 + Duration::from_secs(30));
+        clock.advance_to(t0 + Duration::from_secs(10)); // never back
+        assert_eq!(clock.now(), t0 + Duration::from_secs(30));
+        clock.advance_to(t0 + Duration::from_secs(31));
+        assert_eq!(clock.now(), t0 + Duration::from_secs(31));
+    }
+
+    #[test]
+    fn the_real_clock_moves_by_itself_and_is_never_busy() {
+        let clock = Clock::new(false);
+        let t0 = clock.now();
+        assert!(!clock.advance(Duration::from_secs(1)));
+        clock.busy();
+        assert!(clock.nothing_busy());
+        assert!(!clock.idle());
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(clock.now() > t0);
+    }
+
+    #[test]
+    fn the_busy_count_reports_its_fall_to_zero() {
+        let clock = Clock::new(true);
+        clock.busy();
+        clock.busy();
+        assert!(!clock.idle());
+        assert!(!clock.nothing_busy());
+        assert!(clock.idle());
+        assert!(clock.nothing_busy());
+    }
+}
