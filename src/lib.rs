@@ -86,6 +86,7 @@ pub use goro_runtime::{
     yield_now, Builder, JoinError, JoinHandle, JoinSet, Metrics, Runtime, TaskGroup, WorkerMetrics,
     MAX_WORKERS,
 };
+pub use goro_runtime::{task_local, AccessError, LocalKey, TaskLocalFuture};
 pub use goro_sync::select;
 
 // Hooks for goro's own crates and for code that builds on the runtime's internals; not part of
