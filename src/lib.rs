@@ -43,7 +43,7 @@
 //! - Tasks: [`spawn`], [`spawn_blocking`], [`yield_now`], [`block_on`], [`JoinHandle`],
 //!   [`TaskGroup`], [`JoinSet`], [`num_tasks`]; named tasks and spawn options in [`task`]; a runtime of
 //!   your own with [`Builder`] and [`Runtime`]; what the runtime is doing with [`metrics`]
-//!   and [`worker_index`].
+//!   and [`worker_index`]; values set for one future with [`task_local!`].
 //! - [`time`]: `sleep`, `timeout`, `interval`, `after`.
 //! - [`fs`]: files and directories (`read`, `write`, `File`, `read_dir`, ...) on the
 //!   blocking pool.
