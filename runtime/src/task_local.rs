@@ -1,7 +1,7 @@
 //! Task-local values: a value set for one future, read anywhere below it without passing it.
 //!
-//! [`task_local!`](macro@crate::task_local) declares a key; [`LocalKey::scope`] runs a future with a
-//! value for it, and any code that future runs, however deep, reads the value with
+//! [`task_local!`](macro@crate::task_local) declares a key; [`LocalKey::scope`] runs a future
+//! with a value for it, and any code that future runs, however deep, reads the value with
 //! [`LocalKey::with`] or [`LocalKey::get`]:
 //!
 //! ```
@@ -354,6 +354,7 @@ enum ScopeError {
 }
 
 impl ScopeError {
+    /// Panics with a message saying why a scope of `name` could not be entered.
     #[track_caller]
     fn panic(self, name: &str) -> ! {
         match self {
@@ -404,9 +405,11 @@ pin_project! {
     /// A future run with a task-local value: the future of [`LocalKey::scope`].
     ///
     /// Its output is the inner future's. Dropping it before it completes drops the inner
-    /// future *with the value in scope*, so a `Drop` impl inside it may still read the key
-    /// (unless the thread is exiting, when it is dropped without); the value itself is dropped
-    /// afterwards. The inner future is dropped, in scope, as soon as it completes.
+    /// future *with the value in scope*, so a `Drop` impl inside it may still read the key;
+    /// the value itself is dropped afterwards. Only where a scope cannot be entered (inside a
+    /// [`LocalKey::with`] of the same key, or while the thread is exiting) is the inner future
+    /// dropped without it, since a drop must not panic. The inner future is dropped, in scope,
+    /// as soon as it completes.
     ///
     /// ```
     /// goro::task_local! {
@@ -429,8 +432,13 @@ pin_project! {
     /// A poll after it completed panics. A poll inside a [`LocalKey::with`] of the same key
     /// panics.
     pub struct TaskLocalFuture<T: 'static, F> {
+        // (pin-project-lite takes no attributes on fields, so no `///` here.)
+        // The key the value is for.
         key: &'static LocalKey<T>,
+        // The value between polls; during a poll, the enclosing value (if any) in its place.
         value: Option<T>,
+        // The inner future; `None` once it completed or was dropped, so that it is dropped
+        // in scope, never by the fields' own drop.
         #[pin]
         future: Option<F>,
     }
@@ -441,8 +449,9 @@ pin_project! {
             let mut future = this.future;
             if future.is_some() {
                 let key = *this.key;
-                // Dropped with the value in scope; if the slot cannot be entered (the thread
-                // is exiting), dropped without: a drop must not panic.
+                // Dropped with the value in scope; if the slot cannot be entered (inside a
+                // `with` of the key, or the thread is exiting), dropped without: a drop must
+                // not panic.
                 if key.enter(this.value, || future.set(None)).is_err() {
                     future.set(None);
                 }

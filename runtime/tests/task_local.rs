@@ -346,6 +346,25 @@ fn entering_a_scope_inside_with_of_the_same_key_panics_clearly() {
 }
 
 #[test]
+fn dropping_a_scope_inside_with_of_its_key_does_not_panic() {
+    let drops = DropCounter::default();
+    let token = drops.token();
+    let scoped = REQUEST_ID.scope(2, async move {
+        let _token = token;
+    });
+    let outer = REQUEST_ID.sync_scope(1, || {
+        REQUEST_ID.with(|outer| {
+            // The scope cannot be entered here: its future is dropped without it.
+            drop(scoped);
+            *outer
+        })
+    });
+    assert_eq!(outer, 1);
+    assert_eq!(drops.count(), 1);
+    assert!(REQUEST_ID.try_with(|_| ()).is_err());
+}
+
+#[test]
 fn works_inside_select_arms() {
     watchdog(30, || {
         let rt = runtime(2);
@@ -402,6 +421,24 @@ fn declared_through_the_facade() {
     let fut: goro::TaskLocalFuture<u8, _> = key.scope(4, async { FACADE.get() });
     assert!(format!("{fut:?}").contains("FACADE"));
     assert_eq!(goro::block_on(fut), 4);
+}
+
+#[test]
+fn values_need_not_be_send() {
+    goro_runtime::task_local! {
+        static SHARED_HERE: std::rc::Rc<u8>;
+    }
+    let value = std::rc::Rc::new(8);
+    let read = goro_runtime::block_on(SHARED_HERE.scope(value.clone(), async {
+        yield_now().await;
+        *SHARED_HERE.get()
+    }));
+    assert_eq!(read, 8);
+    assert_eq!(
+        std::rc::Rc::strong_count(&value),
+        1,
+        "the scope kept its value"
+    );
 }
 
 /// A scoped future is `Send` exactly when its value and its future are: it can be spawned.
