@@ -43,7 +43,7 @@
 //! - Tasks: [`spawn`], [`spawn_blocking`], [`yield_now`], [`block_on`], [`JoinHandle`],
 //!   [`TaskGroup`], [`JoinSet`], [`num_tasks`]; named tasks and spawn options in [`task`]; a runtime of
 //!   your own with [`Builder`] and [`Runtime`]; what the runtime is doing with [`metrics`]
-//!   and [`worker_index`].
+//!   and [`worker_index`]; values set for one future with [`task_local!`].
 //! - [`time`]: `sleep`, `timeout`, `interval`, `after`.
 //! - [`fs`]: files and directories (`read`, `write`, `File`, `read_dir`, ...) on the
 //!   blocking pool.
@@ -86,6 +86,7 @@ pub use goro_runtime::{
     yield_now, Builder, JoinError, JoinHandle, JoinSet, Metrics, Runtime, TaskGroup, WorkerMetrics,
     MAX_WORKERS,
 };
+pub use goro_runtime::{task_local, AccessError, LocalKey, TaskLocalFuture};
 pub use goro_sync::select;
 
 // Hooks for goro's own crates and for code that builds on the runtime's internals; not part of

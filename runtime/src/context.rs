@@ -308,6 +308,11 @@ impl Context {
     /// data that crosses API boundaries: a request id, a trace span, the caller's identity.
     /// It is done exactly when this context is, and has the same deadline.
     ///
+    /// The value reaches only code that is handed the context. For a value that deep helpers
+    /// read without every layer passing it (a request id for log lines), a
+    /// [`task_local!`](macro@crate::task_local) may read better; the
+    /// [`task_local`](mod@crate::task_local) module compares the two.
+    ///
     /// ```
     /// use goro::sync::{Context, ContextKey};
     ///

@@ -59,6 +59,7 @@
 //! - `hyper_rt` (feature `hyper`): hyper's `Executor` and `Timer` on goro; `time::Sleep`
 //!   implements `hyper::rt::Sleep`.
 //! - [`task`]: spawning with options, [`JoinHandle`], [`JoinError`].
+//! - [`task_local`](mod@task_local): values set for one future, declared with [`task_local!`].
 //! - [`reactor`]: [`reactor::Registered`], the building block of `goro::net`.
 //! - `executor`, `park`, `blocking`, `block_on`, `current`, `group`, `join_set`, `runtime`,
 //!   `builder`, `clock`:
@@ -86,6 +87,7 @@ mod registry;
 mod runtime;
 pub mod signal;
 pub mod task;
+pub mod task_local;
 pub mod time;
 
 pub use block_on::block_on;
@@ -97,3 +99,4 @@ pub use join_set::JoinSet;
 pub use metrics::{metrics, worker_index, Metrics, WorkerMetrics};
 pub use runtime::Runtime;
 pub use task::{num_tasks, spawn, spawn_blocking, yield_now, JoinError, JoinHandle, YieldNow};
+pub use task_local::{AccessError, LocalKey, TaskLocalFuture};

@@ -82,3 +82,20 @@ macro_rules! test_in_crate {
 }
 
 test_in_crate!(crate_accepts_a_macro_fragment, "renamed_goro");
+
+renamed_goro::task_local! {
+    /// Declared through the renamed facade: the expansion names goro's crates by `$crate`.
+    static REQUEST_ID: u64;
+}
+
+#[test]
+fn task_local_works_through_the_renamed_crate() {
+    arm_watchdog();
+    let read = renamed_goro::block_on(REQUEST_ID.scope(11, async {
+        renamed_goro::spawn(async {}).await.unwrap();
+        REQUEST_ID.get()
+    }));
+    assert_eq!(read, 11);
+    let key: &'static renamed_goro::LocalKey<u64> = &REQUEST_ID;
+    assert!(key.try_with(|_| ()).is_err());
+}
