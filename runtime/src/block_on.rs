@@ -3,6 +3,11 @@
 //! The calling thread polls the future itself and sleeps on its own condition variable
 //! between polls; the future's waker unparks it. Tasks the future spawns go to the runtime
 //! it was entered on, and timers and sockets it waits on are driven by that runtime's workers.
+//!
+//! The thread is counted awake in its runtime from the moment its waker is called until it
+//! sleeps again (`clock.rs`): a paused clock does not jump meanwhile, and the deadlock check
+//! (`deadlock.rs`), which this thread runs while it waits, does not mistake a wake in
+//! flight for a stuck program.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -12,12 +17,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use crate::clock::Awake;
+use crate::deadlock::{GoroThread, Watch, CHECK_PERIOD};
 use crate::park::{Parker, Unparker};
 use crate::runtime::Handle;
 
 thread_local! {
-    /// A parker and its waker, kept between calls so `block_on` does not allocate.
-    static CACHE: RefCell<Option<(Parker, Waker)>> = const { RefCell::new(None) };
+    /// A parker, kept between calls so `block_on` allocates only its waker.
+    static CACHE: RefCell<Option<Parker>> = const { RefCell::new(None) };
 }
 
 /// Runs `future` to completion on the current thread and returns its output.
@@ -40,6 +46,11 @@ thread_local! {
 /// could wait for work that only this worker would run. Use `.await` there, or move the
 /// blocking part to [`spawn_blocking`](crate::spawn_blocking). A panic of `future` itself
 /// propagates to the caller.
+///
+/// With a message starting `all tasks are asleep - deadlock!` when the future waits and
+/// nothing in the process can ever wake it (Go's deadlock report; what counts is in
+/// [`Builder::detect_deadlocks`](crate::Builder::detect_deadlocks)). It comes within a few
+/// seconds of the program getting stuck.
 #[track_caller]
 pub fn block_on<F: Future>(future: F) -> F::Output {
     run(&crate::current::handle(), future)
@@ -55,37 +66,13 @@ pub(crate) fn run<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output {
          goro::spawn_blocking"
     );
     let _enter = crate::current::enter(handle.clone());
-    if handle.reactor.clock().is_paused() {
-        return run_paused(handle, future);
-    }
-    let (parker, waker) = CACHE
+    let _goro_thread = GoroThread::enter();
+    let parker = CACHE
         .try_with(|c| c.borrow_mut().take())
         .ok()
         .flatten()
-        .unwrap_or_else(|| {
-            let parker = Parker::new(None);
-            let waker = Waker::from(Arc::new(parker.unparker()));
-            (parker, waker)
-        });
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(&waker);
-    let budget = goro_sync::coop::DEFAULT_BUDGET;
-    loop {
-        let polled = goro_sync::coop::with_budget(budget, || future.as_mut().poll(&mut cx));
-        if let Poll::Ready(out) = polled {
-            let _ = CACHE.try_with(|c| c.borrow_mut().replace((parker, waker)));
-            return out;
-        }
-        parker.park();
-    }
-}
-
-/// `block_on` on a runtime with a paused clock: as [`run`], and the thread is counted awake
-/// from the moment its waker is called until it parks again, so that the clock does not
-/// jump while its future could still run (`clock.rs`).
-fn run_paused<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output {
-    let parker = Parker::new(None);
-    let wake = Arc::new(PausedWake {
+        .unwrap_or_else(|| Parker::new(None));
+    let wake = Arc::new(BlockOnWake {
         woken: AtomicBool::new(false),
         awake: Awake::new(handle.reactor.clone()),
         unparker: parker.unparker(),
@@ -98,37 +85,61 @@ fn run_paused<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output {
             self.0.finish();
         }
     }
-    let _finish = Finish(&wake.awake);
+    let finish = Finish(&wake.awake);
     let mut future = pin!(future);
     let mut cx = Context::from_waker(&waker);
     let budget = goro_sync::coop::DEFAULT_BUDGET;
+    let mut watch = handle.detect_deadlocks.then(Watch::default);
     loop {
         let polled = goro_sync::coop::with_budget(budget, || future.as_mut().poll(&mut cx));
         if let Poll::Ready(out) = polled {
+            drop(finish);
+            let _ = CACHE.try_with(|c| c.borrow_mut().replace(parker));
             return out;
         }
         if wake.woken.swap(false, SeqCst) {
-            continue; // woken during the poll (a yield): not idle for a moment
+            continue; // woken during the poll (a yield): not idle, not even for a moment
         }
         wake.awake.sleep();
-        parker.park();
+        match &mut watch {
+            None => parker.park(),
+            Some(watch) => wait(handle, &parker, &wake.woken, watch),
+        }
         wake.woken.store(false, SeqCst);
         wake.awake.wake();
     }
 }
 
-/// The waker of a `block_on` thread under a paused clock.
-struct PausedWake {
+/// Parks until woken, checking every [`CHECK_PERIOD`] whether the program is deadlocked.
+///
+/// # Panics
+///
+/// With the deadlock report, when it is.
+fn wait(handle: &Arc<Handle>, parker: &Parker, woken: &AtomicBool, watch: &mut Watch) {
+    loop {
+        parker.park_timeout(Some(CHECK_PERIOD), false);
+        if woken.load(SeqCst) {
+            *watch = Watch::default();
+            return;
+        }
+        if let Some(report) = watch.check(handle) {
+            panic!("{report}");
+        }
+    }
+}
+
+/// The waker of a `block_on` thread.
+struct BlockOnWake {
     /// Set by every wake: one during a poll means the thread must poll again at once, and
-    /// is not idle even for a moment.
+    /// one during a sleep ends it.
     woken: AtomicBool,
-    /// Counts the thread awake in the clock.
+    /// Counts the thread awake in its runtime.
     awake: Awake,
     /// Wakes the thread.
     unparker: Unparker,
 }
 
-impl Wake for PausedWake {
+impl Wake for BlockOnWake {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
     }

@@ -183,6 +183,7 @@ impl Pool {
 
     fn thread_main(&self, handle: &Arc<Handle>) {
         let _enter = crate::current::enter(handle.clone());
+        let _goro_thread = crate::deadlock::GoroThread::enter();
         Hooks::run_thread_hook(&handle.hooks.thread_start);
         self.serve(handle);
         Hooks::run_thread_hook(&handle.hooks.thread_stop);

@@ -47,6 +47,8 @@ pub struct Builder {
     hooks: Hooks,
     /// Whether the clock starts paused (tests).
     start_paused: bool,
+    /// Whether `block_on` reports deadlocks.
+    detect_deadlocks: bool,
 }
 
 /// A callback run on each of a runtime's threads as it starts or stops.
@@ -104,6 +106,7 @@ impl Builder {
             spawn_hook: None,
             hooks: Hooks::default(),
             start_paused: false,
+            detect_deadlocks: true,
         }
     }
 
@@ -170,6 +173,37 @@ impl Builder {
     /// ```
     pub fn start_paused(mut self, paused: bool) -> Builder {
         self.start_paused = paused;
+        self
+    }
+
+    /// Whether [`block_on`](crate::Runtime::block_on) on this runtime reports a deadlock
+    /// (default `true`): Go's "all goroutines are asleep - deadlock!".
+    ///
+    /// While its future waits, a `block_on` thread looks about twice a second at whether
+    /// anything could still wake it. When nothing can — in every goro runtime of the process
+    /// every worker sleeps with nothing queued, no timer is pending, no socket has a waiting
+    /// task, no blocking job runs, no other `block_on` thread is awake, and every thread that
+    /// is not goro's is blocked for ever in a futex wait without a timeout — for more than a
+    /// second, `block_on` panics with a message that starts `all tasks are asleep -
+    /// deadlock!` and lists the live tasks. A thread that runs, sleeps, waits with a timeout
+    /// or waits in any other system call (I/O) might still wake a task, and prevents the
+    /// report: it never fires on a program that a plain thread, a timer or a socket will
+    /// wake. Go, unlike goro, gives up its check as soon as any socket is open.
+    ///
+    /// It costs one wake-up of the waiting thread every half second. Turn it off to wait for
+    /// a wake from outside the process that goro cannot see (a signal handler of your own
+    /// that writes to a channel, say).
+    ///
+    /// ```should_panic
+    /// let rt = goro::Builder::new().worker_threads(1).build().unwrap();
+    /// rt.block_on(async {
+    ///     let (tx, rx) = goro::sync::chan::bounded::<()>(0);
+    ///     let _keep_open = tx;
+    ///     rx.recv().await; // panics: all tasks are asleep - deadlock!
+    /// });
+    /// ```
+    pub fn detect_deadlocks(mut self, detect: bool) -> Builder {
+        self.detect_deadlocks = detect;
         self
     }
 
@@ -347,7 +381,10 @@ impl Builder {
             self.thread_name.clone(),
             self.spawn_hook.clone(),
             self.hooks.clone(),
-            self.start_paused,
+            crate::runtime::Checks {
+                start_paused: self.start_paused,
+                detect_deadlocks: self.detect_deadlocks,
+            },
         )
     }
 }

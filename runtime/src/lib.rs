@@ -73,6 +73,7 @@ mod builder;
 mod clock;
 pub mod context;
 mod current;
+mod deadlock;
 mod executor;
 pub mod fs;
 mod group;

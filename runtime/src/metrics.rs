@@ -81,6 +81,16 @@ impl Counters {
     pub(crate) fn add_parked(&self) {
         bump(&self.parked, 1);
     }
+
+    /// Polls run so far.
+    pub(crate) fn polled(&self) -> u64 {
+        self.polled.load(Relaxed)
+    }
+
+    /// Sleeps so far.
+    pub(crate) fn parked(&self) -> u64 {
+        self.parked.load(Relaxed)
+    }
 }
 
 /// Single-writer increment: a load and a store, no locked instruction.

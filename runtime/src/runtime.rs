@@ -52,6 +52,8 @@ pub(crate) struct Handle {
     shutdown: AtomicBool,
     /// Thread and poll callbacks set on the builder.
     pub(crate) hooks: Hooks,
+    /// Whether `block_on` on this runtime reports deadlocks (`deadlock.rs`).
+    pub(crate) detect_deadlocks: bool,
 }
 
 impl Handle {
@@ -85,6 +87,15 @@ impl Handle {
             && executor.remotes.iter().all(|r| !r.lifo.is_some());
         idle && before == (executor.idle.wakes(), clock.wakes())
     }
+}
+
+/// The Builder's testing and diagnostic switches.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Checks {
+    /// The clock starts paused (`clock.rs`).
+    pub(crate) start_paused: bool,
+    /// `block_on` reports deadlocks (`deadlock.rs`).
+    pub(crate) detect_deadlocks: bool,
 }
 
 /// A goro runtime: worker threads running tasks, a reactor, a blocking pool.
@@ -122,8 +133,12 @@ impl Runtime {
         name: String,
         spawn_hook: Option<SpawnHook>,
         hooks: Hooks,
-        start_paused: bool,
+        checks: Checks,
     ) -> io::Result<Runtime> {
+        let Checks {
+            start_paused,
+            detect_deadlocks,
+        } = checks;
         let reactor = Arc::new(Reactor::new(start_paused)?);
         let mut cores = Vec::with_capacity(workers);
         let mut remotes = Vec::with_capacity(workers);
@@ -146,7 +161,9 @@ impl Runtime {
             tasks: Registry::new(workers + 1),
             shutdown: AtomicBool::new(false),
             hooks,
+            detect_deadlocks,
         });
+        crate::deadlock::register_runtime(&handle);
         if start_paused {
             let weak = Arc::downgrade(&handle);
             handle

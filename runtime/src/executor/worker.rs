@@ -120,6 +120,7 @@ impl Core {
 /// Runs worker `index` of `handle` on the current thread until the runtime shuts down.
 pub(crate) fn run(handle: Arc<Handle>, index: usize, core: Core, parker: Parker) {
     let _enter = crate::current::enter(handle.clone());
+    let _goro_thread = crate::deadlock::GoroThread::enter();
     crate::builder::Hooks::run_thread_hook(&handle.hooks.thread_start);
     let worker = Rc::new(Worker {
         handle,

@@ -190,6 +190,16 @@ impl Reactor {
         let _ = self.poller.notify();
     }
 
+    /// Whether a timer is pending.
+    pub(crate) fn has_timers(&self) -> bool {
+        lock(&self.timers).timers.len() > 0
+    }
+
+    /// Whether a registered source has a task waiting for it (the deadlock check).
+    pub(crate) fn has_waiting_source(&self) -> bool {
+        lock(&self.sources).iter().any(|(_, s)| s.has_waker())
+    }
+
     /// Whether anything may come out of the reactor: a pending timer or a registered source.
     pub(crate) fn has_pending(&self) -> bool {
         lock(&self.timers).timers.len() > 0 || !lock(&self.sources).is_empty()

@@ -88,6 +88,11 @@ impl Direction {
         self.waker.is_some() || !self.waiters.is_empty()
     }
 
+    /// Whether a task's waker is stored here now.
+    fn has_waker(&self) -> bool {
+        self.waker.is_some() || self.waiters.iter().any(|(_, w)| w.is_some())
+    }
+
     /// Moves every waker of this direction into `wakers`.
     fn take_wakers(&mut self, wakers: &mut Vec<Waker>) {
         wakers.extend(self.waker.take());
@@ -172,6 +177,11 @@ impl Source {
         for dir in self.lock().iter_mut() {
             dir.take_wakers(wakers);
         }
+    }
+
+    /// Whether a task waits for this source now (its waker is stored).
+    pub(crate) fn has_waker(&self) -> bool {
+        self.lock().iter().any(Direction::has_waker)
     }
 
     /// Drops the wakers (deregistration).
