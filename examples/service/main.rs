@@ -68,7 +68,7 @@ const LOG_FILE: &str = "service.log";
 
 /// After the hard stop cancels the requests still running, how long they get to notice it
 /// before they are aborted.
-const HARD_STOP_GRACE: Duration = Duration::from_secs(1);
+const HARD_STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// The first back-off after a failed accept (out of descriptors: EMFILE); it doubles on each
 /// failure in a row.
