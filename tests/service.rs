@@ -464,6 +464,33 @@ fn a_request_that_outlasts_the_drain_is_cancelled_through_its_context() {
 }
 
 #[test]
+fn a_second_signal_ends_the_drain_at_once() {
+    let mut service = Service::start("second-signal", &["--drain", "600"]);
+    let mut slow = connect(service.addr).unwrap();
+    slow.write_all(b"GET /sleep/600000 HTTP/1.0\r\n\r\n")
+        .unwrap();
+    let mut reader = BufReader::new(slow);
+    let mut head = String::new();
+    while !head.ends_with("sleeping 600000 ms\n") {
+        let n = reader.read_line(&mut head).expect("the streamed head");
+        assert!(n > 0, "the response ended early: {head:?}");
+    }
+
+    send_signal(service.pid, "TERM");
+    service.wait_for_line("stopped accepting");
+    send_signal(service.pid, "INT");
+    let (status, stdout) = service.wait_exit();
+    assert_eq!(status.code(), Some(1), "{status}; stdout:\n{stdout}");
+    assert!(stdout.contains("SIGINT again: exiting"), "{stdout}");
+    assert!(!stdout.contains("stopped on"), "{stdout}");
+    let mut rest = String::new();
+    reader
+        .read_to_string(&mut rest)
+        .expect("the end of the connection");
+    assert_eq!(rest, "", "the request was not cut off through its context");
+}
+
+#[test]
 fn a_bad_command_line_is_a_usage_error() {
     let mut child = Command::new(service_exe())
         .args(["--port", "http"])

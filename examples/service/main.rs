@@ -26,7 +26,8 @@
 //! - One task per connection (`go serve(conn)`), kept in a `JoinSet` so the shutdown can
 //!   wait for them: on the signal the listener closes (new connections are refused), the
 //!   requests in flight get `--drain` seconds (10) to finish, then their contexts are
-//!   cancelled (the hard stop) and what is still running is aborted.
+//!   cancelled (the hard stop) and what is still running is aborted. A second signal
+//!   during the drain ends the process at once, with exit code 1.
 //! - Per-request values: each connection gets a request id in its `Context`
 //!   (`ctx.with_value`, Go's `context.WithValue`), read deep down by the logging helper and
 //!   by the response writer (`X-Request-Id`); a per-request deadline (`with_timeout`,
@@ -55,7 +56,7 @@ use std::time::{Duration, Instant};
 
 use goro::io::BufReader;
 use goro::net::{TcpListener, TcpStream};
-use goro::signal::Signal;
+use goro::signal::{Signal, Signals};
 use goro::sync::{Context, ContextError, Mutex};
 use goro::{JoinError, JoinSet};
 
@@ -76,6 +77,9 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(5);
 
 /// The longest back-off (Go's `net/http` uses the same bounds).
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The exit code when a second signal cut the drain short.
+const FORCED_EXIT: u8 = 1;
 
 /// The exit code of a bad command line.
 const USAGE_ERROR: u8 = 2;
@@ -133,41 +137,13 @@ async fn run(args: Args) -> io::Result<()> {
     let started = Instant::now();
     let listener = TcpListener::bind(("127.0.0.1", args.port)).await?;
     println!("listening on {}", listener.local_addr()?);
-    let mut conns = JoinSet::new();
-    let mut backoff = FIRST_BACKOFF;
-    loop {
-        let accepted = goro::select! {
-            accepted = listener.accept() => accepted,
-            _ = shutdown.done() => break,
-        };
-        match accepted {
-            Ok((stream, peer)) => {
-                backoff = FIRST_BACKOFF;
-                let conn = serve_conn(
-                    app.clone(),
-                    serving.clone(),
-                    stream,
-                    peer,
-                    args.request_timeout,
-                );
-                conns.spawn(conn);
-            }
-            Err(e) => {
-                // EMFILE leaves the connection queued: retrying at once would spin.
-                eprintln!("accept: {e}; retrying in {backoff:?}");
-                let _ = until_done(&shutdown, goro::time::sleep(backoff)).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-            }
-        }
-        while let Some(ended) = conns.try_join_next() {
-            report(ended); // reap the connections that are done, as we go
-        }
-    }
+    let mut conns = accept_until(&shutdown, &listener, &app, &serving, args.request_timeout).await;
 
     drop(listener); // new connections are refused from here on
     let signal = shutdown
         .signal()
         .map_or("cancelled".to_string(), |s| s.to_string());
+    exit_on_second_signal()?;
     let in_flight = app.stats.lock().await.in_flight;
     println!(
         "{signal}: stopped accepting; draining {in_flight} request(s) in flight, for at most {:?}",
@@ -192,6 +168,54 @@ async fn run(args: Args) -> io::Result<()> {
         stats.processes,
         args.data_dir.join(LOG_FILE).display(),
     );
+    Ok(())
+}
+
+/// Accepts connections, one task each, until `shutdown` is done; returns the tasks still
+/// running.
+async fn accept_until(
+    shutdown: &Context,
+    listener: &TcpListener,
+    app: &Arc<App>,
+    serving: &Context,
+    request_timeout: Duration,
+) -> JoinSet<()> {
+    let mut conns = JoinSet::new();
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let accepted = goro::select! {
+            accepted = listener.accept() => accepted,
+            _ = shutdown.done() => return conns,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                backoff = FIRST_BACKOFF;
+                let conn = serve_conn(app.clone(), serving.clone(), stream, peer, request_timeout);
+                conns.spawn(conn);
+            }
+            Err(e) => {
+                // EMFILE leaves the connection queued: retrying at once would spin.
+                eprintln!("accept: {e}; retrying in {backoff:?}");
+                let _ = until_done(shutdown, goro::time::sleep(backoff)).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+        while let Some(ended) = conns.try_join_next() {
+            report(ended); // reap the connections that are done, as we go
+        }
+    }
+}
+
+/// From now on, a second SIGTERM or Ctrl-C ends the process at once, without waiting for the
+/// drain (the first one's handler stays installed, so without this it would do nothing).
+fn exit_on_second_signal() -> io::Result<()> {
+    let mut again = Signals::new(&[Signal::Terminate, Signal::Interrupt])?;
+    goro::spawn(async move {
+        if let Some(signal) = again.recv().await {
+            println!("{signal} again: exiting without waiting for the drain");
+            std::process::exit(FORCED_EXIT.into());
+        }
+    });
     Ok(())
 }
 
