@@ -386,6 +386,62 @@ fn serves_files_and_a_child_process_to_concurrent_clients_with_distinct_request_
     }
 }
 
+/// The PIDs of `parent`'s children named `name`, from /proc (zombies included: a child
+/// leaves the list only once it has been reaped).
+#[cfg(target_os = "linux")]
+fn children_named(parent: u32, name: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue; // not a process, or gone meanwhile
+        };
+        // "pid (comm) state ppid ...": comm may hold spaces, so split after its ')'.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let ppid = stat[close + 1..].split_whitespace().nth(1);
+        if &stat[open + 1..close] == name && ppid == Some(&*parent.to_string()) {
+            found.push(stat[..open].trim().parse().unwrap());
+        }
+    }
+    found
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_child_process_past_its_timeout_is_killed_and_reaped() {
+    let mut service = Service::start("exec-timeout", &[]);
+    let addr = service.addr;
+    let request = thread::spawn(move || get(addr, "/exec/sleep"));
+    let deadline = Instant::now() + STEP_DEADLINE;
+    let sleeper = loop {
+        if let [pid] = children_named(service.pid, "sleep")[..] {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "the service never ran sleep");
+        thread::sleep(Duration::from_millis(10));
+    };
+    let response = request.join().unwrap();
+    assert_eq!(response.status, 504, "{response:?}");
+    assert_eq!(
+        response.body,
+        "`sleep 600` killed: context deadline exceeded\n"
+    );
+    // Killed (long before its 600 s) and reaped: no zombie is left behind.
+    let deadline = Instant::now() + STEP_DEADLINE;
+    while children_named(service.pid, "sleep").contains(&sleeper) {
+        assert!(
+            Instant::now() < deadline,
+            "sleep (pid {sleeper}) outlived its request"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+
+    send_signal(service.pid, "TERM");
+    let (status, stdout) = service.wait_exit();
+    assert!(status.success(), "exit {status}; stdout:\n{stdout}");
+}
+
 #[test]
 fn sigterm_lets_the_request_in_flight_finish_and_refuses_new_connections() {
     let mut service = Service::start("drain", &["--drain", "120"]);

@@ -18,8 +18,12 @@ use crate::log::log;
 const EXEC_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The commands `/exec/NAME` may run: a fixed list, never a command from the request.
-const COMMANDS: &[(&str, &str, &[&str])] =
-    &[("uname", "uname", &["-a"]), ("date", "date", &["-u"])];
+/// `sleep` outlives `EXEC_TIMEOUT`, to see the timeout kill it.
+const COMMANDS: &[(&str, &str, &[&str])] = &[
+    ("uname", "uname", &["-a"]),
+    ("date", "date", &["-u"]),
+    ("sleep", "sleep", &["600"]),
+];
 
 /// What the service shares between its connections.
 #[derive(Debug)]
@@ -193,15 +197,16 @@ async fn sleep<W: AsyncWrite + Unpin>(ctx: &Context, ms: &str, out: &mut W) -> i
     Ok(200)
 }
 
-/// `GET /stats`: the counters, one per line.
+/// `GET /stats`: the counters, one per line, and the runtime's live tasks.
 async fn stats(app: &App) -> String {
     let stats = app.stats.lock().await;
     let mut text = format!(
-        "requests {}\nin_flight {}\nappended_bytes {}\nprocesses {}\n",
+        "requests {}\nin_flight {}\nappended_bytes {}\nprocesses {}\ntasks {}\n",
         stats.requests(),
         stats.in_flight,
         stats.appended,
-        stats.processes
+        stats.processes,
+        goro::num_tasks(), // Go's runtime.NumGoroutine()
     );
     for (status, n) in &stats.by_status {
         text += &format!("status_{status} {n}\n");

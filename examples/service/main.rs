@@ -13,6 +13,7 @@
 //! curl -i 127.0.0.1:PORT/files/notes.txt -d 'hello'   # POST: append to DIR/notes.txt
 //! curl -i 127.0.0.1:PORT/files/notes.txt              # GET: read it (404 if missing)
 //! curl -i 127.0.0.1:PORT/exec/uname                   # run `uname -a` (or /exec/date)
+//! curl -i 127.0.0.1:PORT/exec/sleep                   # `sleep 600`, killed after 5 s: 504
 //! curl -i 127.0.0.1:PORT/sleep/3000                   # a slow request that streams
 //! curl -i 127.0.0.1:PORT/stats                        # the counters
 //! printf 'GET /stats HTTP/1.0\r\n\r\n' | nc 127.0.0.1 PORT
