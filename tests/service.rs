@@ -547,6 +547,21 @@ fn a_second_signal_ends_the_drain_at_once() {
 }
 
 #[test]
+fn a_silent_client_is_answered_408_at_its_request_deadline() {
+    let mut service = Service::start("request-timeout", &["--request-timeout", "0.3"]);
+    let mut silent = connect(service.addr).unwrap();
+    silent.write_all(b"GET /stats HTTP/1.0\r\n").unwrap(); // and never the end of the head
+    let response = read_response(silent);
+    assert_eq!(response.status, 408, "{response:?}");
+    assert_eq!(response.body, "context deadline exceeded\n");
+
+    send_signal(service.pid, "TERM");
+    let (status, stdout) = service.wait_exit();
+    assert!(status.success(), "exit {status}; stdout:\n{stdout}");
+    assert!(stdout.contains("1 requests {408: 1}"), "{stdout}");
+}
+
+#[test]
 fn a_bad_command_line_is_a_usage_error() {
     let mut child = Command::new(service_exe())
         .args(["--port", "http"])
