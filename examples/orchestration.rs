@@ -12,9 +12,11 @@
 //! fan-in of two squarers. The seed defines a `fanIn` it never calls; here it runs.
 //!
 //! The gotcha, a stage that forgets to close its output: the consumer's `recv` waits for ever.
-//! goro has no deadlock report yet, so the consumer here guards its wait with
-//! `goro::time::timeout` and prints what it observed: how many values it got before the
-//! pipeline went silent.
+//! Go stops such a program with "all goroutines are asleep - deadlock!"; so does goro:
+//! `block_on` panics with "all tasks are asleep - deadlock!" once nothing in the process can
+//! wake its future. The example runs the stuck consumer twice: guarded by
+//! `goro::time::timeout` (it prints how many values arrived before the pipeline went
+//! silent), then unguarded, catching goro's report and printing its first line.
 
 use std::time::Duration;
 
@@ -61,8 +63,40 @@ fn fan_in(inputs: Vec<Receiver<u64>>) -> Receiver<u64> {
     rx // the last clone of `tx` drops when the last merger ends
 }
 
-#[goro::main]
-async fn main() {
+fn main() {
+    goro::block_on(pipelines());
+
+    // The same stuck consumer without a timeout: nothing can ever wake it, and goro says so
+    // (the panic message is also printed by Rust's panic hook, above our own line).
+    let stuck = square(generate(N), false);
+    let started = std::time::Instant::now();
+    let report = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        goro::block_on(async {
+            let mut got = 0;
+            while stuck.recv().await.is_some() {
+                got += 1;
+            }
+            got
+        })
+    }));
+    match report {
+        Ok(got) => println!("the unclosed pipeline closed after all (unexpected): {got} values"),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            println!(
+                "without the timeout, goro reported after {:.1?}: {}",
+                started.elapsed(),
+                message.lines().next().unwrap_or("")
+            );
+        }
+    }
+}
+
+async fn pipelines() {
     let expected: u64 = N * (N + 1) * (2 * N + 1) / 6;
 
     let squares = square(generate(5), true);

@@ -163,6 +163,8 @@ fn check(name: &str, out: &str) {
         "orchestration" => {
             assert!(out.contains("sum 338350, expected 338350"));
             assert!(out.contains("is_closed() = false"));
+            assert!(out.contains("goro reported after"), "{out}");
+            assert!(out.contains("all tasks are asleep - deadlock!"), "{out}");
         }
         "waitgroup" => {
             assert_eq!(row(out, "before spawn (correct)")[3], "0");
