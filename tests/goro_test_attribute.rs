@@ -70,3 +70,36 @@ async fn start_paused_false_keeps_the_real_clock() {
     goro::time::sleep(std::time::Duration::from_millis(20)).await;
     assert!(before.elapsed() >= std::time::Duration::from_millis(20));
 }
+
+#[goro::test]
+#[should_panic(expected = "the test left 1 task(s) running")]
+async fn a_task_left_running_fails_the_test() {
+    // Detached and waiting for ever: a leak the test did not mean.
+    let (tx, rx) = goro::sync::chan::bounded::<()>(0);
+    std::mem::forget(tx);
+    goro::spawn(async move { rx.recv().await });
+}
+
+#[goro::test(allow_leaks)]
+async fn allow_leaks_lets_tasks_outlive_the_body() {
+    goro::spawn(std::future::pending::<()>());
+}
+
+#[goro::test]
+async fn tasks_that_are_finishing_as_the_body_returns_are_not_leaks() {
+    let (tx, rx) = goro::sync::chan::bounded::<u32>(0);
+    for i in 0..8 {
+        let tx = tx.clone();
+        // Each sends, then still has to return (and be dropped) after the body got its value.
+        goro::spawn(async move {
+            tx.send(i).await.unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        });
+    }
+    drop(tx);
+    let mut got = 0;
+    while rx.recv().await.is_some() {
+        got += 1;
+    }
+    assert_eq!(got, 8);
+}

@@ -6,6 +6,8 @@
 //! - `worker_threads`: a positive decimal integer literal;
 //! - `start_paused`, alone or as `start_paused = true` / `start_paused = false`: whether the
 //!   runtime's clock starts paused (`Builder::start_paused`);
+//! - `allow_leaks` (test only), alone or as `allow_leaks = true` / `false`: whether the test
+//!   may end with tasks still alive (otherwise it fails, naming them);
 //! - `crate`: a string literal holding the path by which the calling crate names goro, such as
 //!   `"my_goro"`, `"::my_goro"` or `"crate::rt"`: identifiers (raw ones too) separated by
 //!   `::`, with an optional leading `::`.
@@ -16,7 +18,8 @@ use crate::expand::Macro;
 use crate::model::{Delim, Error, Tree};
 
 /// The keys the attributes accept, as error messages list them.
-pub(crate) const ACCEPTED_KEYS: &str = "`worker_threads`, `start_paused`, `crate`";
+pub(crate) const ACCEPTED_KEYS: &str =
+    "`worker_threads`, `start_paused`, `allow_leaks` (tests), `crate`";
 
 /// The parsed arguments.
 #[derive(Clone, Debug)]
@@ -27,6 +30,8 @@ pub(crate) struct Args<O> {
     pub(crate) krate: Option<CratePath<O>>,
     /// `start_paused` (`= true`): the clock starts paused.
     pub(crate) start_paused: Option<bool>,
+    /// `allow_leaks` (`= true`): a test may end with tasks alive.
+    pub(crate) allow_leaks: Option<bool>,
 }
 
 impl<O> Default for Args<O> {
@@ -35,6 +40,7 @@ impl<O> Default for Args<O> {
             worker_threads: None,
             krate: None,
             start_paused: None,
+            allow_leaks: None,
         }
     }
 }
@@ -54,6 +60,7 @@ pub(crate) struct CratePath<O> {
 enum Key {
     WorkerThreads,
     StartPaused,
+    AllowLeaks,
     Crate,
 }
 
@@ -62,6 +69,7 @@ impl Key {
         match self {
             Key::WorkerThreads => "worker_threads",
             Key::StartPaused => "start_paused",
+            Key::AllowLeaks => "allow_leaks",
             Key::Crate => "crate",
         }
     }
@@ -71,6 +79,7 @@ impl Key {
         match self {
             Key::WorkerThreads => "`worker_threads = 4`",
             Key::StartPaused => "`start_paused` or `start_paused = true`",
+            Key::AllowLeaks => "`allow_leaks` or `allow_leaks = true`",
             Key::Crate => "`crate = \"my_goro\"`",
         }
     }
@@ -82,10 +91,21 @@ pub(crate) fn parse<O: Clone>(mac: Macro, tokens: &[Tree<O>]) -> Result<Args<O>,
     let mut rest = tokens;
     while let Some((key_tree, tail)) = rest.split_first() {
         let key = parse_key(mac, key_tree)?;
-        if key == Key::StartPaused && !tail.first().is_some_and(|t| t.is_punct('=')) {
+        if key == Key::AllowLeaks && mac == Macro::Main {
+            let message = "`allow_leaks` applies to `#[goro::test]` only: a program's tasks may \
+                           outlive `main`";
+            return Err(Error::at(key_tree, message));
+        }
+        let is_flag = matches!(key, Key::StartPaused | Key::AllowLeaks);
+        if is_flag && !tail.first().is_some_and(|t| t.is_punct('=')) {
             // The flag alone means `= true`.
-            if args.start_paused.replace(true).is_some() {
-                return Err(Error::at(key_tree, "`start_paused` is given twice"));
+            let slot = match key {
+                Key::StartPaused => &mut args.start_paused,
+                _ => &mut args.allow_leaks,
+            };
+            if slot.replace(true).is_some() {
+                let message = format!("`{}` is given twice", key.name());
+                return Err(Error::at(key_tree, message));
             }
             rest = match tail.split_first() {
                 None => tail,
@@ -98,10 +118,14 @@ pub(crate) fn parse<O: Clone>(mac: Macro, tokens: &[Tree<O>]) -> Result<Args<O>,
         }
         let (value, tail) = parse_value(key, key_tree, tail)?;
         let duplicate = match key {
-            Key::StartPaused => {
+            Key::StartPaused | Key::AllowLeaks => {
                 let flag =
-                    bool_literal(value).ok_or_else(|| Error::at(value, bad_paused_message()))?;
-                args.start_paused.replace(flag).is_some()
+                    bool_literal(value).ok_or_else(|| Error::at(value, bad_flag_message(key)))?;
+                let slot = match key {
+                    Key::StartPaused => &mut args.start_paused,
+                    _ => &mut args.allow_leaks,
+                };
+                slot.replace(flag).is_some()
             }
             Key::WorkerThreads => {
                 let literal = positive_literal(value)
@@ -132,6 +156,7 @@ fn parse_key<O: Clone>(mac: Macro, tree: &Tree<O>) -> Result<Key, Error<O>> {
     match tree.ident() {
         Some("worker_threads") => Ok(Key::WorkerThreads),
         Some("start_paused") => Ok(Key::StartPaused),
+        Some("allow_leaks") => Ok(Key::AllowLeaks),
         Some("crate") => Ok(Key::Crate),
         Some(other) => {
             let message = format!(
@@ -165,7 +190,7 @@ fn parse_value<'a, O: Clone>(
     let Some((value, tail)) = tail.split_first() else {
         let message = match key {
             Key::WorkerThreads => bad_workers_message(),
-            Key::StartPaused => bad_paused_message(),
+            Key::StartPaused | Key::AllowLeaks => bad_flag_message(key),
             Key::Crate => bad_crate_message(),
         };
         return Err(Error::at(eq, message));
@@ -308,9 +333,10 @@ fn bad_workers_message() -> String {
     "`worker_threads` takes a positive integer literal, as in `worker_threads = 4`".to_string()
 }
 
-/// What a malformed `start_paused` value is told.
-fn bad_paused_message() -> String {
-    "`start_paused` takes `true` or `false`, or stands alone, as in `start_paused`".to_string()
+/// What a malformed `start_paused` or `allow_leaks` value is told.
+fn bad_flag_message(key: Key) -> String {
+    let name = key.name();
+    format!("`{name}` takes `true` or `false`, or stands alone, as in `{name}`")
 }
 
 /// What a `crate` value that is not a string literal is told.
@@ -595,5 +621,19 @@ mod tests {
         assert!(err.message.contains("twice"), "{}", err.message);
         let err = parse_main("start_paused worker_threads = 1").unwrap_err();
         assert_eq!(err.at.as_deref(), Some("worker_threads"));
+    }
+
+    #[test]
+    fn allow_leaks_is_a_flag_of_tests_only() {
+        let parse_test = |src: &str| parse(Macro::Test, &lex(src));
+        assert_eq!(parse_test("allow_leaks").unwrap().allow_leaks, Some(true));
+        let args = parse_test("allow_leaks = false, start_paused").unwrap();
+        assert_eq!(args.allow_leaks, Some(false));
+        assert_eq!(args.start_paused, Some(true));
+        let err = parse_main("allow_leaks").unwrap_err();
+        assert_eq!(err.at.as_deref(), Some("allow_leaks"));
+        assert!(err.message.contains("#[goro::test]"), "{}", err.message);
+        let err = parse_test("allow_leaks = 3").unwrap_err();
+        assert_eq!(err.at.as_deref(), Some("3"));
     }
 }

@@ -56,6 +56,14 @@ const BUILDER: &str = "::Builder::new()";
 const BUILD_AND_RUN: &str =
     ".build().expect(\"goro: failed to build the runtime\").block_on(__goro_body())";
 
+/// The same for a test: the body runs, then the test fails if tasks outlive it...
+const BUILD_AND_TEST: &str =
+    ".build().expect(\"goro: failed to build the runtime\").__run_test(__goro_body(), false)";
+
+/// ...unless the test allows it (`allow_leaks`).
+const BUILD_AND_TEST_LEAKY: &str =
+    ".build().expect(\"goro: failed to build the runtime\").__run_test(__goro_body(), true)";
+
 /// Expands `mac` with the attribute's arguments `args` on the item `item`.
 ///
 /// A malformed argument is reported and otherwise ignored, so the function still expands and
@@ -87,12 +95,19 @@ fn rewrite<O: Clone>(mac: Macro, args: &Args<O>, function: &AsyncFn<'_, O>) -> V
     out.extend(inputs(function.vis));
     out.extend(inputs([function.fn_token, function.name, function.params]));
     out.extend(inputs(function.output));
-    out.push(Piece::Group(Delim::Brace, run_on_runtime(args, function)));
+    out.push(Piece::Group(
+        Delim::Brace,
+        run_on_runtime(mac, args, function),
+    ));
     out
 }
 
 /// The outer function's body: the nested `async fn`, then the runtime running it.
-fn run_on_runtime<O: Clone>(args: &Args<O>, function: &AsyncFn<'_, O>) -> Vec<Piece<O>> {
+fn run_on_runtime<O: Clone>(
+    mac: Macro,
+    args: &Args<O>,
+    function: &AsyncFn<'_, O>,
+) -> Vec<Piece<O>> {
     let mut out = vec![Piece::Code(BODY_FN)];
     out.extend(inputs(function.output));
     out.extend(inputs([function.body]));
@@ -113,7 +128,13 @@ fn run_on_runtime<O: Clone>(args: &Args<O>, function: &AsyncFn<'_, O>) -> Vec<Pi
         Some(false) => out.push(Piece::Code(".start_paused(false)")),
         None => {}
     }
-    out.push(Piece::Code(BUILD_AND_RUN));
+    match mac {
+        Macro::Main => out.push(Piece::Code(BUILD_AND_RUN)),
+        Macro::Test if args.allow_leaks == Some(true) => {
+            out.push(Piece::Code(BUILD_AND_TEST_LEAKY));
+        }
+        Macro::Test => out.push(Piece::Code(BUILD_AND_TEST)),
+    }
     out
 }
 
@@ -258,9 +279,18 @@ mod tests {
                     async fn __goro_body() { boom() }
                     ::goro::Builder::new().worker_threads(1)
                         .build().expect("goro: failed to build the runtime")
-                        .block_on(__goro_body())
+                        .__run_test(__goro_body(), false)
                 }"#
             )
+        );
+    }
+
+    #[test]
+    fn allow_leaks_turns_the_leak_check_off() {
+        let code = code(Macro::Test, "allow_leaks", "async fn t() {}");
+        assert!(
+            code.contains(&normalize(".__run_test(__goro_body(), true)")),
+            "{code}"
         );
     }
 

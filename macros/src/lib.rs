@@ -181,6 +181,9 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `Result<(), E>` and use `?`. The optional arguments are those of [`macro@main`]:
 /// `worker_threads = N` sets the number of worker threads (`worker_threads = 1` gives a
 /// deterministic single-worker runtime), and `crate = "path"` names goro by another path.
+/// When the body returns, the test also fails if tasks it spawned are still alive a second
+/// later (naming them): a test should end what it starts. `allow_leaks` (or
+/// `allow_leaks = true`) turns that check off.
 /// `start_paused` (or `start_paused = true`) starts the runtime's clock paused
 /// (`Builder::start_paused`): time then jumps to the next timer whenever nothing else can
 /// run, so a test of a 30-second timeout takes milliseconds.

@@ -89,6 +89,10 @@ impl Handle {
     }
 }
 
+/// How long a test's tasks may take to finish after its body returned (a task that sent the
+/// body its last value may still be returning).
+const LEAK_GRACE: Duration = Duration::from_secs(1);
+
 /// The Builder's testing and diagnostic switches.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Checks {
@@ -199,6 +203,25 @@ impl Runtime {
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         crate::block_on::run(&self.handle, future)
+    }
+
+    /// What `#[goro::test]` runs: the body, then the leak check (unless `allow_leaks`).
+    ///
+    /// # Panics
+    ///
+    /// If the body panics, or if tasks are still alive a second after it returned: a test
+    /// should end the tasks it starts (abort them, close what they wait on, or await them),
+    /// or say with `#[goro::test(allow_leaks)]` that leaving them is intended.
+    #[doc(hidden)]
+    #[track_caller]
+    pub fn __run_test<F: Future>(&self, future: F, allow_leaks: bool) -> F::Output {
+        let out = self.block_on(future);
+        if !allow_leaks {
+            if let Some(report) = crate::deadlock::leaked_tasks(&self.handle, LEAK_GRACE) {
+                panic!("{report}");
+            }
+        }
+        out
     }
 
     /// Spawns a task on this runtime.
