@@ -112,7 +112,7 @@ pin_project_lite::pin_project! {
     impl<F, S> PinnedDrop for Until<F, S> {
         fn drop(this: Pin<&mut Self>) {
             #[cfg(not(all(test, goro_loom)))]
-            Token::recycle(this.project().token);
+            Token::recycle_ref(this.project().token);
             #[cfg(all(test, goro_loom))]
             let _ = this;
         }
@@ -125,7 +125,7 @@ impl<F: Future, S: Future> Future for Until<F, S> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         assert!(!*this.done, "`Until` polled after it completed");
-        if select::current_arm().is_some_and(|(t, _)| t.claimed_arm().is_none()) {
+        if select::with_current_arm(|c| c.is_some_and(|(t, _)| t.claimed_arm().is_none())) {
             *this.nested = true;
         }
         let poll = if *this.nested {

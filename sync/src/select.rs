@@ -117,11 +117,8 @@ impl Token {
         // A `select!` whose arms were ready at once leaves its token unshared: reuse it rather
         // than allocate one per `select!` (half the cost of a select over ready channels).
         #[cfg(not(all(test, goro_loom)))]
-        if let Some(mut spare) = SPARE_TOKEN.try_with(Cell::take).ok().flatten() {
-            if Arc::get_mut(&mut spare).is_some() {
-                spare.state.store(IDLE, Relaxed);
-                return spare;
-            }
+        if let Some(spare) = SPARE_TOKEN.try_with(Cell::take).ok().flatten() {
+            return spare;
         }
         Arc::new(Token {
             state: AtomicUsize::new(IDLE),
@@ -129,9 +126,26 @@ impl Token {
     }
 
     /// Keeps `token` for the next `select!` on this thread, if nobody else holds it.
+    ///
+    /// Tokens are never downgraded to `Weak`, so a strong count of one means this is the only
+    /// reference, and nobody can make another: it is safe to reset and reuse. The fence
+    /// orders the reset after the last other holder's use (its drop was a release).
     #[cfg(not(all(test, goro_loom)))]
-    pub(crate) fn recycle(token: &mut Arc<Token>) {
-        if Arc::get_mut(token).is_some() {
+    pub(crate) fn recycle(token: Arc<Token>) {
+        if Arc::strong_count(&token) == 1 {
+            std::sync::atomic::fence(Acquire);
+            token.state.store(IDLE, Relaxed);
+            let _ = SPARE_TOKEN.try_with(|spare| spare.set(Some(token)));
+        }
+    }
+
+    /// As [`Token::recycle`], for a holder that cannot give its reference up (it keeps a
+    /// clone in the spare slot).
+    #[cfg(not(all(test, goro_loom)))]
+    pub(crate) fn recycle_ref(token: &Arc<Token>) {
+        if Arc::strong_count(token) == 1 {
+            std::sync::atomic::fence(Acquire);
+            token.state.store(IDLE, Relaxed);
             let _ = SPARE_TOKEN.try_with(|spare| spare.set(Some(token.clone())));
         }
     }
@@ -237,23 +251,43 @@ std::thread_local! {
 
 /// Marks arm `arm` of the select owning `token` as being polled on this thread until the
 /// returned guard is dropped. Channel futures polled meanwhile take part in its commit.
-pub(crate) fn enter(token: &Arc<Token>, arm: usize) -> Entered {
+pub(crate) fn enter(token: &Arc<Token>, arm: usize) -> Entered<'static> {
     ARMS.with(|arms| arms.borrow_mut().push((token.clone(), arm)));
-    Entered(())
+    Entered { slot: None }
+}
+
+/// As [`enter`], lending the select's own reference to its token for the poll instead of a
+/// clone (no reference count touched): the guard puts it back in `slot`.
+fn enter_lending(slot: &mut Option<Arc<Token>>, arm: usize) -> Entered<'_> {
+    let token = slot.take().expect("a select's token is lent out twice");
+    ARMS.with(|arms| arms.borrow_mut().push((token, arm)));
+    Entered { slot: Some(slot) }
 }
 
 /// Leaves the arm entered by [`enter`], also on unwind.
-pub(crate) struct Entered(());
+pub(crate) struct Entered<'a> {
+    /// Where a lent token goes back.
+    slot: Option<&'a mut Option<Arc<Token>>>,
+}
 
-impl Drop for Entered {
+impl Drop for Entered<'_> {
     fn drop(&mut self) {
-        ARMS.with(|arms| arms.borrow_mut().pop());
+        let entry = ARMS.with(|arms| arms.borrow_mut().pop());
+        if let (Some(slot), Some((token, _))) = (self.slot.take(), entry) {
+            *slot = Some(token);
+        }
     }
 }
 
 /// The select arm being polled on this thread, if any.
 pub(crate) fn current_arm() -> Option<(Arc<Token>, usize)> {
     ARMS.with(|arms| arms.borrow().last().cloned())
+}
+
+/// Runs `f` on the select arm being polled on this thread, if any, without cloning its
+/// token. `f` must not poll anything (the arm stack is borrowed meanwhile).
+pub(crate) fn with_current_arm<R>(f: impl FnOnce(Option<(&Arc<Token>, usize)>) -> R) -> R {
+    ARMS.with(|arms| f(arms.borrow().last().map(|(t, a)| (t, *a))))
 }
 
 /// Whether `token`'s select is being polled on this thread (it, or a select it is nested in).
@@ -305,8 +339,9 @@ fn shuffle(order: &mut [u8]) {
 #[doc(hidden)]
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Select<F> {
-    /// The token every channel arm commits through.
-    token: Arc<Token>,
+    /// The token every channel arm commits through (lent to the arm stack while an arm is
+    /// polled, so `None` only then, or after a poll unwound).
+    token: Option<Arc<Token>>,
     /// The number of arms, not counting `default`.
     arms: usize,
     /// Whether a `default` arm is taken when nothing is ready.
@@ -325,7 +360,7 @@ where
     pub fn new(arms: usize, default: bool, poll_arm: F) -> Self {
         assert!(arms <= MAX_ARMS, "`select!` takes at most {MAX_ARMS} arms");
         Select {
-            token: Token::new(),
+            token: Some(Token::new()),
             arms,
             default,
             poll_arm,
@@ -334,8 +369,15 @@ where
     }
 
     fn poll_arm(&mut self, arm: usize, cx: &mut Context<'_>) -> Poll<O> {
-        let _entered = enter(&self.token, arm);
+        let _entered = enter_lending(&mut self.token, arm);
         (self.poll_arm)(arm, cx)
+    }
+
+    /// The select's token.
+    fn token(&self) -> &Token {
+        self.token
+            .as_deref()
+            .expect("a select polled again after a poll of one of its arms panicked")
     }
 
     /// One pass over the arms in random order. `Some` once an arm is chosen: `Ready` with its
@@ -348,13 +390,13 @@ where
             let arm = usize::from(arm);
             match self.poll_arm(arm, cx) {
                 Poll::Ready(output) => {
-                    let won = self.token.commit(arm);
+                    let won = self.token().commit(arm);
                     debug_assert!(won, "two arms of one select committed");
                     self.chosen = Some(arm);
                     return Some(Poll::Ready(Some(output)));
                 }
                 Poll::Pending => {
-                    if let Some(chosen) = self.token.claimed_arm() {
+                    if let Some(chosen) = self.token().claimed_arm() {
                         self.chosen = Some(chosen);
                         return Some(Poll::Pending);
                     }
@@ -379,7 +421,7 @@ where
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
-        if let Begin::Claimed(arm) = this.token.begin_pass() {
+        if let Begin::Claimed(arm) = this.token().begin_pass() {
             this.chosen = Some(arm);
             return this.poll_arm(arm, cx).map(Some);
         }
@@ -390,15 +432,15 @@ where
                 return poll;
             }
             if this.default {
-                let won = this.token.commit(this.arms);
+                let won = this.token().commit(this.arms);
                 debug_assert!(won, "a select took its default after an arm committed");
                 return Poll::Ready(None);
             }
-            if this.token.end_pass() == End::Idle {
+            if this.token().end_pass() == End::Idle {
                 return Poll::Pending;
             }
             if passes == MAX_PASSES {
-                this.token.abandon_pass();
+                this.token().abandon_pass();
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
@@ -409,7 +451,9 @@ where
 impl<F> Drop for Select<F> {
     fn drop(&mut self) {
         #[cfg(not(all(test, goro_loom)))]
-        Token::recycle(&mut self.token);
+        if let Some(token) = self.token.take() {
+            Token::recycle(token);
+        }
     }
 }
 

@@ -30,7 +30,7 @@ use super::state::{State, Wakeups};
 use super::waiters::{Key, Owner, Waiter, WaiterList};
 use super::{Chan, Receiver, Sender};
 use crate::coop;
-use crate::select::{self, Token};
+use crate::select;
 
 /// How a channel operation commits; derived afresh at every poll.
 #[derive(Clone)]
@@ -38,54 +38,68 @@ pub(crate) enum Binding {
     /// On its own: it completes under the channel lock, and while it waits its waiter may be
     /// taken by any counterpart.
     Plain,
-    /// As arm `arm` of a select that is mid-pass: it may complete only by committing `token`
-    /// to `arm`, and its waiter may be taken only by a counterpart that wins that token.
-    Arm(Arc<Token>, usize),
+    /// As arm `arm` of a select that is mid-pass: it may complete only by committing the
+    /// select's token to `arm`, and its waiter may be taken only by a counterpart that wins
+    /// that token. The token is the one of the select arm being polled on this thread (the
+    /// binding is derived, and used, within one poll of that arm); `token` is its address,
+    /// kept only to tell one select from another across polls.
+    Arm { token: usize, arm: usize },
 }
 
 impl Binding {
     /// The binding for a poll happening now. `None` means the future belongs to an arm of a
     /// select that committed to another arm: it must do nothing (the select drops it soon).
     fn current() -> Option<Binding> {
-        let Some((token, arm)) = select::current_arm() else {
-            return Some(Binding::Plain);
-        };
-        match token.claimed_arm() {
-            // The select is mid-pass: take part in its commit.
-            None => Some(Binding::Arm(token, arm)),
-            // Our arm already committed (by an earlier operation of the same arm future):
-            // whatever the arm does next is ordinary code.
-            Some(chosen) if chosen == arm => Some(Binding::Plain),
-            Some(_) => None,
-        }
+        select::with_current_arm(|current| {
+            let Some((token, arm)) = current else {
+                return Some(Binding::Plain);
+            };
+            match token.claimed_arm() {
+                // The select is mid-pass: take part in its commit.
+                None => Some(Binding::Arm {
+                    token: Arc::as_ptr(token) as usize,
+                    arm,
+                }),
+                // Our arm already committed (by an earlier operation of the same arm future):
+                // whatever the arm does next is ordinary code.
+                Some(chosen) if chosen == arm => Some(Binding::Plain),
+                Some(_) => None,
+            }
+        })
     }
 
     fn same(&self, other: &Binding) -> bool {
         match (self, other) {
             (Binding::Plain, Binding::Plain) => true,
-            (Binding::Arm(a, i), Binding::Arm(b, j)) => Arc::ptr_eq(a, b) && i == j,
+            (Binding::Arm { token: a, arm: i }, Binding::Arm { token: b, arm: j }) => {
+                a == b && i == j
+            }
             _ => false,
         }
     }
 
     /// Who owns the waiter of an operation with this binding (`stream`: the receiver's own
-    /// operation, behind its `Stream` impl).
+    /// operation, behind its `Stream` impl). Called during the poll that derived the binding.
     fn owner(&self, stream: bool) -> Owner {
         match self {
             Binding::Plain if stream => Owner::Stream,
             Binding::Plain => Owner::Plain,
-            Binding::Arm(token, arm) => Owner::Arm {
-                token: token.clone(),
-                arm: *arm,
-            },
+            Binding::Arm { arm, .. } => {
+                let (token, current) =
+                    select::current_arm().expect("a select arm's waiter queued outside its poll");
+                debug_assert_eq!(current, *arm);
+                Owner::Arm { token, arm: *arm }
+            }
         }
     }
 
     /// The operation completed (delivered, received, or found the channel closed): a select
-    /// arm records that its select chose it.
-    fn commit(&self) {
-        if let Binding::Arm(token, arm) = self {
-            let won = token.commit(*arm);
+    /// arm records that its select chose it. Called during the poll that derived the binding.
+    fn commit(self) {
+        if let Binding::Arm { arm, .. } = self {
+            let won = select::with_current_arm(|current| {
+                current.is_some_and(|(token, _)| token.commit(arm))
+            });
             debug_assert!(won, "a select arm completed after its select chose another");
         }
     }
@@ -155,6 +169,7 @@ impl Op {
             if state.send_waiters.get(key).handed {
                 state.send_waiters.remove(key);
                 self.key = None;
+                self.binding = Binding::Plain;
                 return Poll::Ready(Ok(()));
             }
         }
@@ -182,7 +197,8 @@ impl Op {
                 return Poll::Pending;
             }
         };
-        self.binding.commit();
+        // Committed: let go of the select's token, so that the select can reuse it.
+        std::mem::replace(&mut self.binding, Binding::Plain).commit();
         if let Some(key) = self.key.take() {
             state.send_waiters.remove(key);
         }
@@ -209,6 +225,7 @@ impl Op {
                 let waiter = state.recv_waiters.remove(key);
                 self.key = None;
                 if let Some(value) = waiter.value {
+                    self.binding = Binding::Plain;
                     return Poll::Ready(Some(value));
                 }
                 // A stream's waiter is only told that a value went to the buffer: receive
@@ -233,7 +250,8 @@ impl Op {
                 return Poll::Pending;
             }
         };
-        self.binding.commit();
+        // Committed: let go of the select's token, so that the select can reuse it.
+        std::mem::replace(&mut self.binding, Binding::Plain).commit();
         if let Some(key) = self.key.take() {
             state.recv_waiters.remove(key);
         }

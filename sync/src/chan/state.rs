@@ -38,10 +38,12 @@ impl Wakeups {
 
     /// Wakes everything collected. Call with no lock held.
     pub(crate) fn wake(self) {
-        self.first
-            .into_iter()
-            .chain(self.rest)
-            .for_each(Waker::wake);
+        if let Some(first) = self.first {
+            first.wake();
+        }
+        if !self.rest.is_empty() {
+            self.rest.into_iter().for_each(Waker::wake);
+        }
     }
 }
 
