@@ -114,7 +114,8 @@ pub(crate) fn run<F: Future>(handle: &Arc<Handle>, future: F) -> F::Output {
 ///
 /// # Panics
 ///
-/// With the deadlock report, when it is.
+/// With the deadlock report, when it is (at the caller of `block_on`).
+#[track_caller]
 fn wait(handle: &Arc<Handle>, parker: &Parker, woken: &AtomicBool, watch: &mut Watch) {
     loop {
         parker.park_timeout(Some(CHECK_PERIOD), false);
