@@ -32,12 +32,13 @@
 
 mod common;
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -115,6 +116,9 @@ const FILE_BYTES: u64 = 16 * 1024;
 /// between rounds, or something leaked.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
+/// The parts of the current round that have not ended yet: what a hang report names.
+static RUNNING: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+
 /// The command line.
 #[derive(Parser, Debug)]
 #[command(about = "Soak goro: spawn storms, channels, select, timers, TCP, aborts, blocking calls")]
@@ -189,14 +193,24 @@ impl Ledger {
         let counts: Vec<u32> = self.seen.iter().map(|c| c.load(SeqCst)).collect();
         let lost: Vec<usize> = (0..counts.len()).filter(|&i| counts[i] == 0).collect();
         let twice: Vec<usize> = (0..counts.len()).filter(|&i| counts[i] > 1).collect();
-        if !lost.is_empty() || !twice.is_empty() {
-            return Err(format!(
-                "{what}: {} of {n} lost (first {:?}), {} more than once (first {:?})",
+        let first = |v: &[usize]| format!("{:?}", &v[..v.len().min(5)]);
+        let mut wrong = Vec::new();
+        if !lost.is_empty() {
+            wrong.push(format!(
+                "{} of {n} lost (first {})",
                 lost.len(),
-                &lost[..lost.len().min(5)],
-                twice.len(),
-                &twice[..twice.len().min(5)],
+                first(&lost)
             ));
+        }
+        if !twice.is_empty() {
+            let dup = twice.len();
+            wrong.push(format!(
+                "{dup} of {n} more than once (first {})",
+                first(&twice)
+            ));
+        }
+        if !wrong.is_empty() {
+            return Err(format!("{what}: {}", wrong.join(", ")));
         }
         let (sum, count) = (self.sum.load(SeqCst), self.count());
         if count != n || sum != n * n.saturating_sub(1) / 2 {
@@ -319,7 +333,11 @@ fn start_watchdog(progress: Arc<AtomicU64>) {
                         u64::MAX => "the runtime's shutdown".to_string(),
                         done => format!("round {}", done + 1),
                     };
-                    eprintln!("soak FAILED: hang: {when} did not end within {ROUND_DEADLINE:?}");
+                    eprintln!(
+                        "soak FAILED: hang: {when} did not end within {ROUND_DEADLINE:?}; \
+                         parts still running: {:?}",
+                        running()
+                    );
                     std::process::abort();
                 }
             }
@@ -392,15 +410,18 @@ fn check_memory(warm: Option<usize>, end: Option<usize>) -> Result<(), String> {
 async fn run_round(round: u64, dir: &Path) -> Result<Counts, String> {
     let seed = round << 32;
     let mut parts: JoinSet<Result<Counts, String>> = JoinSet::new();
-    parts.spawn(spawn_storm(seed));
-    parts.spawn(channel_traffic("unbuffered", Some(0), seed + 1));
-    parts.spawn(channel_traffic("buffered", Some(16), seed + 2));
-    parts.spawn(channel_traffic("unbounded", None, seed + 3));
-    parts.spawn(select_traffic(seed + 4));
-    parts.spawn(timers(seed + 5));
-    parts.spawn(tcp_echo(seed + 6));
-    parts.spawn(aborts(seed + 7));
-    parts.spawn(blocking(seed + 8, dir.to_path_buf()));
+    parts.spawn(part("spawn storm", spawn_storm(seed)));
+    let unbuffered = channel_traffic("unbuffered", Some(0), seed + 1);
+    parts.spawn(part("unbuffered channel", unbuffered));
+    let buffered = channel_traffic("buffered", Some(16), seed + 2);
+    parts.spawn(part("buffered channel", buffered));
+    let unbounded = channel_traffic("unbounded", None, seed + 3);
+    parts.spawn(part("unbounded channel", unbounded));
+    parts.spawn(part("select", select_traffic(seed + 4)));
+    parts.spawn(part("timers", timers(seed + 5)));
+    parts.spawn(part("tcp echo", tcp_echo(seed + 6)));
+    parts.spawn(part("aborts", aborts(seed + 7)));
+    parts.spawn(part("blocking", blocking(seed + 8, dir.to_path_buf())));
     let (mut counts, mut failures) = (Counts::new(), Vec::new());
     while let Some(part) = parts.join_next().await {
         match part {
@@ -417,6 +438,24 @@ async fn run_round(round: u64, dir: &Path) -> Result<Counts, String> {
     } else {
         Err(format!("round {round}: {}", failures.join("; ")))
     }
+}
+
+/// Runs one part of a round, listed in [`RUNNING`] while it runs.
+async fn part(
+    name: &'static str,
+    work: impl Future<Output = Result<Counts, String>>,
+) -> Result<Counts, String> {
+    running().push(name);
+    let result = work.await;
+    running().retain(|&n| n != name);
+    result
+}
+
+/// The parts of the round still running (the watchdog names them).
+fn running() -> std::sync::MutexGuard<'static, Vec<&'static str>> {
+    RUNNING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Waits (up to [`SETTLE_LIMIT`]) for every counted value and every task to be gone.
