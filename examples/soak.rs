@@ -25,7 +25,7 @@
 //! Values made along the way are counted while alive: when a round ends no counted value and
 //! no task may be left (`goro::num_tasks() == 0`). The resident memory after the warm-up round
 //! (round 2) and at the end is printed, and may grow by at most 2x + 32 MiB. A watchdog thread
-//! aborts the process if no round completes within a minute.
+//! aborts the process if no round completes within a minute, naming the parts still running.
 //!
 //! What to look for: the last line, `soak passed` (exit code 0), or `soak FAILED:` with what
 //! was lost, duplicated, leaked or late (exit code 1; a hang aborts the process).
