@@ -71,21 +71,11 @@ impl Handle {
     /// Whether nothing of this runtime can run until a timer fires or a socket becomes
     /// ready: every worker asleep with empty queues, and nothing counted busy by the clock
     /// (`clock.rs`, which says why this is enough).
-    ///
-    /// The counts are read one after another, not at one instant: a worker could wake a
-    /// `block_on` thread and sleep between two reads, and that thread give a worker new work
-    /// before the next. So the wakes of both kinds are counted too, and the answer is yes
-    /// only if none happened while the counts were read: then each count was zero at the
-    /// instant the last of them was read.
     pub(crate) fn is_quiescent(&self) -> bool {
         let executor = &self.executor;
-        let clock = self.reactor.clock();
-        let before = (executor.idle.wakes(), clock.wakes());
-        let idle = clock.nothing_busy()
-            && executor.idle.num_sleeping() == executor.remotes.len()
-            && !executor.has_work()
-            && executor.remotes.iter().all(|r| !r.lifo.is_some());
-        idle && before == (executor.idle.wakes(), clock.wakes())
+        crate::clock::quiescent(self.reactor.clock(), &executor.idle, || {
+            !executor.has_work() && executor.remotes.iter().all(|r| !r.lifo.is_some())
+        })
     }
 }
 

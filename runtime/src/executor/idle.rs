@@ -110,8 +110,8 @@ impl Idle {
             return None;
         }
         let index = sleepers.pop()?;
-        self.count_wake();
         self.state.fetch_add(ONE_UNPARKED | 1, SeqCst);
+        self.count_wake(); // after the count it changed: see `clock::quiescent`
         Some(index)
     }
 
@@ -153,8 +153,8 @@ impl Idle {
         match sleepers.iter().position(|&i| i == index) {
             Some(pos) => {
                 sleepers.swap_remove(pos);
-                self.count_wake();
                 self.state.fetch_add(ONE_UNPARKED, SeqCst);
+                self.count_wake();
                 true
             }
             None => false,
@@ -173,6 +173,11 @@ impl Idle {
     /// Whether worker `index` is still on the sleepers list.
     pub(crate) fn is_parked(&self, index: usize) -> bool {
         self.sleepers().contains(&index)
+    }
+
+    /// Whether every worker is asleep.
+    pub(crate) fn all_sleeping(&self) -> bool {
+        self.counts().0 == 0
     }
 
     /// The number of workers asleep right now.
