@@ -55,12 +55,11 @@ use std::cell::Cell;
 use std::fmt;
 use std::io::Write;
 use std::panic::Location;
-use std::sync::atomic::{
-    fence, AtomicPtr, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
-};
+use std::sync::atomic::{AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
 use std::sync::{Arc, Mutex, Once, Weak};
 use std::time::Duration;
 
+use crate::loom;
 use crate::runtime::Handle;
 use crate::signal::{BlockingListener, Signal};
 use crate::task::Meta;
@@ -213,20 +212,38 @@ pub(crate) fn forget_now() {
 
 /// What a worker shows of the task in its first poll (see the module docs): written only by
 /// its worker, read by dumps.
-#[derive(Debug, Default)]
+///
+/// A sequence lock: the worker makes `seq` odd, writes the fields, makes it even again; a
+/// reader that finds `seq` even and unchanged across its reads of the fields read one
+/// consistent copy (the fields are atomics, so a torn read is a stale value, never undefined
+/// behaviour, and the sequence check rejects it). A loom model checks it.
+#[derive(Debug)]
 pub(crate) struct FirstPollSlot {
     /// Odd while the worker writes; changes with every write.
-    seq: AtomicU64,
+    seq: loom::AtomicU64,
     /// The task's id; 0 when the worker is not in a first poll.
-    id: AtomicU64,
+    id: loom::AtomicU64,
     /// The task's spawn location (always a `&'static Location`, or null).
-    location: AtomicPtr<Location<'static>>,
+    location: loom::AtomicPtr<Location<'static>>,
     /// When the poll started.
-    since: AtomicU64,
+    since: loom::AtomicU64,
 }
 
-/// How often a dump retries reading a slot that its worker keeps rewriting.
-const SLOT_READ_ATTEMPTS: usize = 100;
+impl Default for FirstPollSlot {
+    fn default() -> FirstPollSlot {
+        FirstPollSlot {
+            seq: loom::AtomicU64::new(0),
+            id: loom::AtomicU64::new(0),
+            location: loom::AtomicPtr::new(std::ptr::null_mut()),
+            since: loom::AtomicU64::new(0),
+        }
+    }
+}
+
+/// How often a dump retries reading a slot that its worker keeps rewriting (a task that
+/// finishes in its first poll is gone by the next try anyway). Two under loom, which would
+/// otherwise explore every retry.
+const SLOT_READ_ATTEMPTS: usize = if cfg!(all(test, goro_loom)) { 2 } else { 100 };
 
 impl FirstPollSlot {
     /// The worker starts the first poll of `meta`'s task.
@@ -247,7 +264,7 @@ impl FirstPollSlot {
     fn write(&self, id: u64, location: *mut Location<'static>, since: u64) {
         let seq = self.seq.load(Relaxed);
         self.seq.store(seq.wrapping_add(1), Relaxed);
-        fence(Release);
+        loom::fence(Release);
         self.id.store(id, Relaxed);
         self.location.store(location, Relaxed);
         self.since.store(since, Relaxed);
@@ -265,7 +282,7 @@ impl FirstPollSlot {
             let id = self.id.load(Relaxed);
             let location = self.location.load(Relaxed);
             let since = self.since.load(Relaxed);
-            fence(Acquire);
+            loom::fence(Acquire);
             if self.seq.load(Relaxed) != before {
                 continue;
             }
@@ -680,4 +697,37 @@ fn print_all() {
     }
     out.push('\n');
     let _ = std::io::stderr().lock().write_all(out.as_bytes());
+}
+
+#[cfg(all(test, goro_loom))]
+mod loom_tests {
+    use super::*;
+
+    use ::loom::thread;
+
+    #[test]
+    fn loom_a_dump_reads_a_first_poll_slot_whole_or_not_at_all() {
+        ::loom::model(|| {
+            let slot = std::sync::Arc::new(FirstPollSlot::default());
+            let (a, b): (&'static Location<'static>, &'static Location<'static>) =
+                (Location::caller(), Location::caller());
+            let worker = {
+                let slot = slot.clone();
+                thread::spawn(move || {
+                    slot.write(1, (a as *const Location<'static>).cast_mut(), 10);
+                    slot.clear();
+                    slot.write(2, (b as *const Location<'static>).cast_mut(), 20);
+                })
+            };
+            if let Some(info) = slot.read(0, 100) {
+                let seen = (info.id(), info.location() as *const _, info.since());
+                let first = (1, a as *const _, Duration::from_nanos(90));
+                let second = (2, b as *const _, Duration::from_nanos(80));
+                assert!(seen == first || seen == second, "a torn read: {info:?}");
+            }
+            worker.join().unwrap();
+            let last = slot.read(0, 100).expect("the last task shown");
+            assert_eq!(last.id(), 2);
+        });
+    }
 }
