@@ -217,7 +217,12 @@ pub(crate) fn forget_now() {
 /// reader that finds `seq` even and unchanged across its reads of the fields read one
 /// consistent copy (the fields are atomics, so a torn read is a stale value, never undefined
 /// behaviour, and the sequence check rejects it). A loom model checks it.
+///
+/// On cache lines of its own: the worker writes it twice per first poll, and sharing a line
+/// with what its peers read all the time (the steal end of its queue) made spawning a task
+/// 3–4% slower.
 #[derive(Debug)]
+#[repr(align(128))]
 pub(crate) struct FirstPollSlot {
     /// Odd while the worker writes; changes with every write.
     seq: loom::AtomicU64,
