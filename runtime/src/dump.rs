@@ -27,9 +27,9 @@
 //!
 //! - in the registry, once it has parked: the dump reads its metadata under the shard lock;
 //! - in its worker's [`FirstPollSlot`], during its first poll: the worker copies the task's
-//!   id, spawn location and start time there before the poll (a few plain stores on the
-//!   worker's own cache line, under a sequence counter, so a reader never sees a torn copy
-//!   and never touches the task's memory, which may be freed at any moment);
+//!   id, spawn location and start time there before the poll (a few plain stores on cache
+//!   lines only that worker writes, under a sequence counter, so a reader never sees a torn
+//!   copy and never touches the task's memory, which may be freed at any moment);
 //! - nowhere, before its first poll: it waits in a run queue, which cannot be walked
 //!   without stopping the workers. Those tasks are counted, not listed
 //!   ([`TaskDump::unpolled`]).
@@ -64,7 +64,22 @@ use crate::runtime::Handle;
 use crate::signal::{BlockingListener, Signal};
 use crate::task::Meta;
 
-/// The environment variable that makes SIGQUIT print a task dump (set it to `1`).
+/// The environment variable that makes SIGQUIT print a task dump: `GORO_DUMP_ON_SIGQUIT=1`.
+///
+/// Read when a runtime is built. Set, the first runtime built installs a SIGQUIT handler
+/// and starts one thread, `goro-dump`, which prints the dump of every live runtime to
+/// standard error on each SIGQUIT (Ctrl-\ at a terminal, `kill -QUIT <pid>`); the program
+/// keeps running, where Go's would exit. It prints even when every worker is blocked.
+/// Unset (or any other value), nothing is installed and SIGQUIT keeps its default action.
+///
+/// ```no_run
+/// // GORO_DUMP_ON_SIGQUIT=1 ./server &
+/// // kill -QUIT %1    # the server prints its tasks to stderr and carries on
+/// if std::env::var_os(goro::DUMP_ON_SIGQUIT_ENV).is_some_and(|v| v == "1") {
+///     eprintln!("send SIGQUIT to pid {} for a task dump", std::process::id());
+/// }
+/// goro::block_on(async { /* serve */ });
+/// ```
 pub const DUMP_ON_SIGQUIT_ENV: &str = "GORO_DUMP_ON_SIGQUIT";
 
 /// The task's state, in the low bits of `Activity::word`.
