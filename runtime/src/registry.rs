@@ -1,32 +1,31 @@
-//! The registry of a runtime's tasks: every live task, with a waker for each.
+//! The registry of a runtime's tasks: how many are alive, and each task that has parked.
 //!
 //! # Why it exists
 //!
 //! - **Shutdown.** A parked task can be referenced only by wakers held in places that other
 //!   parked tasks own (a channel two tasks wait on): a cycle no queue holds. To drop every
-//!   task at shutdown, the runtime must be able to wake each live task one last time; the
-//!   schedule function, seeing the runtime shut down, then drops it.
-//! - **Abort.** [`JoinHandle::abort`](crate::JoinHandle::abort) wakes the task through its
-//!   registered waker.
+//!   task at shutdown, the runtime must be able to wake each parked task one last time. So
+//!   a task that returns `Pending` for the first time registers a clone of its waker here;
+//!   shutdown wakes them all, and the schedule function, seeing the runtime shut down, drops
+//!   each task.
+//! - **Abort.** [`JoinHandle::abort`](crate::JoinHandle::abort) wakes a parked task through
+//!   its registered waker.
 //! - **Task dumps.** [`dump_tasks`](crate::dump_tasks) walks the entries and reads each
-//!   task's metadata (`dump.rs`).
+//!   task's metadata (`dump.rs`, which also says where the tasks that never parked are
+//!   found). A blocking call registers when it starts, for the dumps: it may run long.
 //!
-//! A task registers at the start of its first poll (a task never polled sits in a queue,
-//! which shutdown drains, and has done nothing to show in a dump), and its own destructor
-//! removes the entry when its future is dropped. An entry holds a waker of the task, which
-//! keeps the task's allocation, and so its metadata, alive; and since only the task removes
-//! its entry, under the shard's lock, a reader holding that lock may read the metadata of
-//! every entry.
+//! Entries are removed only by their own task, when its future is dropped, so a slot is
+//! never reused under a live task. An entry holds a waker of the task, which keeps the
+//! task's allocation, and so its metadata, alive; and since the task removes its entry under
+//! the shard's lock, a reader holding that lock may read the metadata of every entry.
 //!
 //! # Why it is cheap
 //!
+//! - A task that finishes in its first poll never touches it beyond two counter updates.
 //! - It is sharded: one shard per worker (plus one for other threads). A task registers in
-//!   the shard of the worker that first polls it, which is usually the one that finishes
-//!   it, so a shard's lock is rarely taken by two threads at once; the live counters are
-//!   updated by the thread that spawns or finishes a task on its own shard, so counters are
-//!   not shared cache lines.
-//! - A registration is a short critical section (a slab insert), and the waker costs one
-//!   reference count.
+//!   the shard of the worker that polled it, and the live counters are updated by the thread
+//!   that spawns or finishes a task on its own shard, so counters are not shared cache lines.
+//! - A task registers at most once: async-task gives a task the same waker on every poll.
 
 #![allow(unsafe_code)]
 
@@ -40,7 +39,7 @@ use slab::Slab;
 
 use crate::task::Meta;
 
-/// One live task.
+/// One registered task.
 #[derive(Debug)]
 pub(crate) struct Entry {
     /// The task's metadata, inside the task's allocation.
@@ -58,7 +57,8 @@ unsafe impl Send for Entry {}
 #[derive(Debug)]
 #[repr(align(128))]
 struct Shard {
-    /// The live tasks first polled on this shard's worker.
+    /// The tasks that first parked on this shard's worker (or, shard 0, blocking calls)
+    /// and are still alive.
     tasks: Mutex<Slab<Entry>>,
     /// Tasks spawned minus tasks finished, as counted on this shard (may be negative).
     live: AtomicIsize,
@@ -130,14 +130,15 @@ impl Registry {
         sum.max(0) as usize
     }
 
-    /// Records a task at its first poll, with a waker of it; returns its slot.
+    /// Records a task that parks for the first time (or a blocking call that starts), with a
+    /// waker of it; returns its slot.
     pub(crate) fn register(&self, shard: usize, meta: &Meta, waker: Waker) -> u32 {
         let entry = Entry {
             meta: NonNull::from(meta),
             waker,
         };
         let slot = self.shard(shard).insert(entry);
-        u32::try_from(slot).expect("more than 2^32 live tasks polled on one worker")
+        u32::try_from(slot).expect("more than 2^32 parked tasks on one worker")
     }
 
     /// Removes a task (its future is being dropped).
@@ -153,7 +154,7 @@ impl Registry {
             .map(|entry| entry.waker.clone())
     }
 
-    /// Clones of the wakers of every task polled and still alive (shutdown wakes them all).
+    /// Clones of every registered waker (shutdown wakes them all).
     pub(crate) fn parked_wakers(&self) -> Vec<Waker> {
         let mut all = Vec::new();
         for shard in 0..self.shards.len() {

@@ -280,7 +280,7 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         let first = reg & REGISTERED == 0;
         let shown_by = match worker {
             // A first poll on a worker: the worker shows the task to dumps meanwhile.
-            Some(w) if first => Some(&meta.handle.executor.remotes[w].first_poll),
+            Some(w) if first => meta.handle.executor.remotes.get(w).map(|r| &r.first_poll),
             Some(_) => None,
             // A blocking call: registered for the whole call, which may be long.
             None if first => {
@@ -446,8 +446,9 @@ where
     if handle.is_shutdown() {
         return Err(future);
     }
-    let shard = crate::executor::registry_shard(handle);
-    handle.tasks.spawned(shard);
+    handle
+        .tasks
+        .spawned(crate::executor::registry_shard(handle));
     let meta = Meta {
         handle: handle.clone(),
         reg: AtomicU64::new(if name.is_some() { NAMED } else { 0 }),
