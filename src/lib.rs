@@ -42,9 +42,11 @@
 //!
 //! - Tasks: [`spawn`], [`spawn_blocking`], [`yield_now`], [`block_on`], [`JoinHandle`],
 //!   [`TaskGroup`], [`JoinSet`], [`num_tasks`]; named tasks and spawn options in [`task`]; a runtime of
-//!   your own with [`Builder`] and [`Runtime`]; what the runtime is doing with [`metrics`]
-//!   and [`worker_index`]; values set for one future with [`task_local!`].
-//! - [`time`]: `sleep`, `timeout`, `interval`, `after`.
+//!   your own with [`Builder`] and [`Runtime`]; what the runtime is doing with [`metrics`],
+//!   [`worker_index`] and [`dump_tasks`] (also printed on SIGQUIT with
+//!   `GORO_DUMP_ON_SIGQUIT=1`); values set for one future with [`task_local!`].
+//! - [`time`]: `sleep`, `timeout`, `interval`, `after`; paused time for tests (`now`,
+//!   `advance`).
 //! - [`fs`]: files and directories (`read`, `write`, `File`, `read_dir`, ...) on the
 //!   blocking pool.
 //! - [`signal`]: Unix signals: `ctrl_c`, a stream of [`signal::Signal`]s, and
@@ -82,9 +84,9 @@
 
 pub use goro_macros::{main, test};
 pub use goro_runtime::{
-    block_on, fs, metrics, num_tasks, signal, spawn, spawn_blocking, task, time, worker_index,
-    yield_now, Builder, JoinError, JoinHandle, JoinSet, Metrics, Runtime, TaskGroup, WorkerMetrics,
-    MAX_WORKERS,
+    block_on, dump_tasks, fs, metrics, num_tasks, signal, spawn, spawn_blocking, task, time,
+    worker_index, yield_now, Builder, JoinError, JoinHandle, JoinSet, Metrics, Runtime, TaskGroup,
+    WorkerMetrics, DUMP_ON_SIGQUIT_ENV, MAX_WORKERS,
 };
 pub use goro_runtime::{task_local, AccessError, LocalKey, TaskLocalFuture};
 pub use goro_sync::select;

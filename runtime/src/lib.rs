@@ -58,11 +58,12 @@
 //! - [`signal`]: Unix signals: `ctrl_c`, signal streams, a context cancelled by a signal.
 //! - `hyper_rt` (feature `hyper`): hyper's `Executor` and `Timer` on goro; `time::Sleep`
 //!   implements `hyper::rt::Sleep`.
-//! - [`task`]: spawning with options, [`JoinHandle`], [`JoinError`].
+//! - [`task`]: spawning with options, [`JoinHandle`], [`JoinError`]; task dumps
+//!   ([`dump_tasks`], `dump.rs`).
 //! - [`task_local`](mod@task_local): values set for one future, declared with [`task_local!`].
 //! - [`reactor`]: [`reactor::Registered`], the building block of `goro::net`.
 //! - `executor`, `park`, `blocking`, `block_on`, `current`, `group`, `join_set`, `runtime`,
-//!   `builder`, `clock`:
+//!   `builder`, `registry`, `dump`, `clock`, `deadlock`:
 //!   the machinery, one concept per file.
 
 #![deny(unsafe_code)]
@@ -74,6 +75,7 @@ mod clock;
 pub mod context;
 mod current;
 mod deadlock;
+mod dump;
 mod executor;
 pub mod fs;
 mod group;
@@ -94,6 +96,7 @@ pub mod time;
 pub use block_on::block_on;
 pub use blocking::{DEFAULT_MAX_THREADS, KEEP_ALIVE};
 pub use builder::{Builder, MAXPROCS_ENV, MAX_WORKERS};
+pub use dump::{dump_tasks, DUMP_ON_SIGQUIT_ENV};
 pub use goro_sync::coop;
 pub use group::{TaskGroup, Wait};
 pub use join_set::JoinSet;

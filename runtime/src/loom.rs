@@ -4,18 +4,18 @@
 //! concurrent-queue to loom's types, which then fail outside a model). Only
 //! `executor/queue.rs` (the lock-free run queue), `executor/idle.rs` (the sleep/search
 //! bookkeeping behind "wake at most one worker"), `executor/driver.rs` (the hand-off of
-//! the reactor's driver role), `join_set.rs` (the ready list that wakes `join_next`) and
-//! `signal.rs` (signal counters and listeners' wakers) use this module: their interleavings
-//! are model-checked.
+//! the reactor's driver role), `join_set.rs` (the ready list that wakes `join_next`),
+//! `signal.rs` (signal counters and listeners' wakers) and `dump.rs` (the slot a worker
+//! shows its task's first poll in) use this module: their interleavings are model-checked.
 //! Everything else uses `std` directly.
 
 #[cfg(all(test, goro_loom))]
-pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize};
+pub(crate) use loom::sync::atomic::{fence, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 #[cfg(all(test, goro_loom))]
 pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 
 #[cfg(not(all(test, goro_loom)))]
-pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize};
+pub(crate) use std::sync::atomic::{fence, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 #[cfg(not(all(test, goro_loom)))]
 pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 

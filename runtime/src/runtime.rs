@@ -145,6 +145,7 @@ impl Runtime {
                 tick: std::sync::atomic::AtomicU32::new(0),
                 unparker: parker.unparker(),
                 counters: Default::default(),
+                first_poll: Default::default(),
             });
             cores.push((Core::new(local, index), parker));
         }
@@ -166,6 +167,7 @@ impl Runtime {
                     weak.upgrade().is_some_and(|h| h.is_quiescent())
                 })));
         }
+        crate::dump::on_runtime_start(&handle);
         let mut rt = Runtime {
             handle: handle.clone(),
             workers: Vec::with_capacity(workers),
@@ -267,6 +269,19 @@ impl Runtime {
     /// (see [`Metrics`](crate::Metrics)).
     pub fn metrics(&self) -> crate::Metrics {
         crate::metrics::snapshot(&self.handle)
+    }
+
+    /// The live tasks of this runtime (see [`dump_tasks`](crate::dump_tasks)).
+    ///
+    /// ```
+    /// let rt = goro::Runtime::new().unwrap();
+    /// let task = rt.spawn(std::future::pending::<()>());
+    /// let dump = rt.dump_tasks();
+    /// assert_eq!(dump.tasks().len() + dump.unpolled(), 1);
+    /// task.abort();
+    /// ```
+    pub fn dump_tasks(&self) -> crate::task::TaskDump {
+        crate::dump::snapshot(&self.handle)
     }
 
     fn shutdown(&mut self) {

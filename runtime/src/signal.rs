@@ -80,7 +80,7 @@
 #![allow(unsafe_code)]
 
 use std::fmt;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::pin::Pin;
@@ -427,6 +427,114 @@ impl Listener {
 impl Drop for Listener {
     fn drop(&mut self) {
         self.global.hub.remove(self.key);
+    }
+}
+
+/// A listener for a plain thread, which waits in `poll(2)` rather than in a reactor: the
+/// task dump's SIGQUIT thread uses it, because it must print even when every worker is
+/// blocked (`dump.rs`).
+///
+/// It follows the listeners' protocol (module docs), with a waker that writes a byte into
+/// a pipe of its own: after step 2 the thread waits until the signal pipe or its own pipe is
+/// readable. A byte left in the signal pipe after step 1 makes the first readable (`poll` is
+/// level-triggered); a byte drained by another listener, which then wakes every stored
+/// waker, makes the second readable. Either way the thread runs steps 1 and 2 again.
+pub(crate) struct BlockingListener {
+    global: &'static Global,
+    /// The signals listened for, by index, and the count of each last seen.
+    watch: Vec<(usize, usize)>,
+    /// A duplicate of the signal pipe's read end.
+    pipe: UnixStream,
+    /// The read end of this listener's own wake pipe.
+    woken: UnixStream,
+    /// The waker stored in the hub: writes into the wake pipe.
+    waker: Waker,
+    /// This listener's slot among the hub's wakers.
+    key: usize,
+}
+
+/// The waker of a [`BlockingListener`]: one byte into its wake pipe.
+struct PipeWaker(UnixStream);
+
+impl std::task::Wake for PipeWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        // Non-blocking: a full pipe already holds a pending wakeup.
+        let _ = (&self.0).write(&[1]);
+    }
+}
+
+impl BlockingListener {
+    /// Starts listening for `signals` (installing goro's handlers).
+    pub(crate) fn new(signals: &[Signal]) -> io::Result<BlockingListener> {
+        let global = Global::get()?;
+        let pipe = global.reader.try_clone()?;
+        let (woken, wake) = UnixStream::pair()?;
+        woken.set_nonblocking(true)?;
+        wake.set_nonblocking(true)?;
+        let watch = global.listen(signals)?;
+        let key = global.hub.insert();
+        Ok(BlockingListener {
+            global,
+            watch,
+            pipe,
+            woken,
+            waker: Waker::from(std::sync::Arc::new(PipeWaker(wake))),
+            key,
+        })
+    }
+
+    /// Blocks the thread until one of the signals arrives.
+    pub(crate) fn recv(&mut self) -> io::Result<Signal> {
+        loop {
+            // Step 1: `drain` ends with `WouldBlock` when the pipe is empty.
+            match self.global.drain(&self.pipe) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+                Ok(()) => {}
+            }
+            // Step 2.
+            if let Some(i) = self
+                .global
+                .hub
+                .check(self.key, &self.waker, &mut self.watch)
+            {
+                return Ok(Signal::ALL[self.watch[i].0]);
+            }
+            wait_readable(&self.pipe, &self.woken)?;
+            let mut buf = [0u8; 64];
+            while matches!((&self.woken).read(&mut buf), Ok(n) if n > 0) {}
+        }
+    }
+}
+
+impl Drop for BlockingListener {
+    fn drop(&mut self) {
+        self.global.hub.remove(self.key);
+    }
+}
+
+/// Blocks until `a` or `b` is readable.
+fn wait_readable(a: &UnixStream, b: &UnixStream) -> io::Result<()> {
+    let mut fds = [a.as_raw_fd(), b.as_raw_fd()].map(|fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    loop {
+        // SAFETY: `fds` is a valid array of two pollfd structures, whose length is passed,
+        // and both descriptors stay open for the call (borrowed from `a` and `b`).
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, -1) };
+        if n >= 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
     }
 }
 

@@ -12,10 +12,13 @@
 //! - grants the future its cooperative budget for each poll (`goro_sync::coop`);
 //! - checks the abort flag, so [`JoinHandle::abort`] drops the future at its next poll;
 //! - runs the runtime's poll hooks, if set, before and after each poll ([`TaskMeta`]);
-//! - registers the task's waker in its runtime's registry of parked tasks the first time it
-//!   parks, and removes it when the future is dropped: a parked task may be reachable only
-//!   through wakers that other parked tasks hold, so shutdown wakes every registered task
-//!   once more, and the schedule function drops it.
+//! - records its state, poll count and worker for task dumps (`dump.rs`);
+//! - registers the task's waker in its runtime's registry of live tasks the first time it
+//!   parks (a blocking call: when it starts), and removes it when the future is dropped: a
+//!   parked task may be reachable only through wakers that other parked tasks hold, so
+//!   shutdown wakes every registered task once more, and the schedule function drops it. A
+//!   task that finishes in its first poll never takes the registry's lock; while that first
+//!   poll runs, its worker shows it to task dumps instead (`dump.rs`).
 //!
 //! The task's output is wrapped in a `TaskOutput`, whose destructor contains a panic of the
 //! output's destructor: async-task drops the output of a detached task inside
@@ -26,10 +29,11 @@
 //! # Abort
 //!
 //! `Meta::reg` is one atomic word holding the task's registry slot, a REGISTERED bit and an
-//! ABORTED bit. `abort` sets ABORTED; a task that parks sets REGISTERED. Both are
-//! read-modify-writes of the same word, so one of them sees the other: either `abort` finds
-//! the registered waker and wakes the task, or the parking task finds ABORTED and wakes
-//! itself. Either way its next poll drops the future.
+//! ABORTED bit. `abort` sets ABORTED; a task that parks (or a blocking call that starts) sets
+//! REGISTERED. Both are read-modify-writes of the same word, so one of them sees the other:
+//! either `abort` finds the registered waker and wakes the task, or the registering task
+//! finds ABORTED and wakes itself (the blocking call drops its closure at once). Either way
+//! its next poll drops the future.
 
 #![allow(unsafe_code)]
 
@@ -43,10 +47,12 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use async_task::{FallibleTask, WithInfo};
 
+use crate::dump::Activity;
+pub use crate::dump::{TaskDump, TaskInfo, TaskState};
 use crate::runtime::Handle;
 
 /// A scheduled task, as the executor's queues hold it.
@@ -61,6 +67,8 @@ pub(crate) struct Meta {
     reg: AtomicU64,
     /// Where the task was spawned, for task dumps.
     location: &'static Location<'static>,
+    /// State, polls, last worker and time in state, for task dumps.
+    activity: Activity,
 }
 
 const REGISTERED: u64 = 1 << 62;
@@ -121,19 +129,38 @@ impl Meta {
         }
     }
 
-    /// Registers the task's waker the first time it parks (see the module docs).
-    fn park(&self, cx: &Context<'_>) {
-        if self.reg.load(Ordering::Relaxed) & REGISTERED != 0 {
-            return;
-        }
-        let handle = &self.handle;
-        let shard = crate::executor::registry_shard(handle);
-        let slot = handle.tasks.register(shard, cx.waker().clone());
+    /// Enters the task in its runtime's registry, on the shard of `worker` (the thread
+    /// polling it), the first time it parks or, for a blocking call, when it starts (see the
+    /// module docs); returns the metadata word before.
+    #[cold]
+    fn register(&self, worker: Option<usize>, waker: &Waker) -> u64 {
+        let shard = worker.map_or(0, |i| i + 1);
+        let slot = self.handle.tasks.register(shard, self, waker.clone());
         let bits = REGISTERED | ((shard as u64) << SHARD_SHIFT) | u64::from(slot);
-        let prev = self.reg.fetch_or(bits, Ordering::SeqCst);
-        if prev & ABORTED != 0 {
+        self.reg.fetch_or(bits, Ordering::SeqCst)
+    }
+
+    /// Registers the task the first time it parks (see the module docs).
+    #[cold]
+    fn park(&self, worker: Option<usize>, cx: &Context<'_>) {
+        if self.register(worker, cx.waker()) & ABORTED != 0 {
             cx.waker().wake_by_ref();
         }
+    }
+
+    /// What the task has been doing.
+    pub(crate) fn activity(&self) -> &Activity {
+        &self.activity
+    }
+
+    /// Where the task was spawned.
+    pub(crate) fn location(&self) -> &'static Location<'static> {
+        self.location
+    }
+
+    /// Whether the task has a name in the registry's side table.
+    pub(crate) fn is_named(&self) -> bool {
+        self.reg.load(Ordering::Relaxed) & NAMED != 0
     }
 
     /// The error that kept a blocking call from starting, if that is why it was dropped.
@@ -244,11 +271,28 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         // SAFETY: nothing below moves the future: it is polled through a pinned reference and
         // dropped in place.
         let this = unsafe { self.get_unchecked_mut() };
-        let reg = this.meta.reg.load(Ordering::Acquire);
+        let mut reg = this.meta.reg.load(Ordering::Acquire);
         if reg & DROPPED != 0 {
             return Poll::Pending; // finished already; async-task never polls it again
         }
         let meta = this.meta;
+        let worker = crate::executor::this_worker();
+        let first = reg & REGISTERED == 0;
+        let shown_by = match worker {
+            // A first poll on a worker: the worker shows the task to dumps meanwhile.
+            Some(w) if first => meta.handle.executor.remotes.get(w).map(|r| &r.first_poll),
+            Some(_) => None,
+            // A blocking call: registered for the whole call, which may be long.
+            None if first => {
+                reg = meta.register(None, cx.waker()) | REGISTERED;
+                None
+            }
+            None => None,
+        };
+        if let Some(slot) = shown_by {
+            slot.show(meta);
+        }
+        meta.activity.running(worker);
         let hooks = &meta.handle.hooks;
         if let Some(hook) = &hooks.before_poll {
             run_poll_hook(hook, meta);
@@ -257,6 +301,14 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         if let Some(hook) = &hooks.after_poll {
             run_poll_hook(hook, meta);
         }
+        if out.is_pending() && reg & REGISTERED == 0 {
+            meta.park(worker, cx);
+        }
+        // Registered before it leaves the slot, so a dump (slots first) cannot miss it.
+        if let Some(slot) = shown_by {
+            slot.clear();
+        }
+        meta.activity.polled(worker, out.is_pending());
         out
     }
 }
@@ -287,10 +339,7 @@ impl<F: Future> TaskFuture<'_, F> {
             }));
             match polled {
                 Ok(Poll::Ready(out)) => Ok(out),
-                Ok(Poll::Pending) => {
-                    this.meta.park(cx);
-                    return Poll::Pending;
-                }
+                Ok(Poll::Pending) => return Poll::Pending,
                 Err(payload) => Err(Abnormal(Box::new(AbnormalKind::Panicked(payload)))),
             }
         };
@@ -404,6 +453,7 @@ where
         handle: handle.clone(),
         reg: AtomicU64::new(if name.is_some() { NAMED } else { 0 }),
         location,
+        activity: Activity::new(matches!(kind, Kind::Blocking)),
     };
     let (runnable, task) = match kind {
         Kind::Async => allocate(meta, future, WithInfo(crate::executor::schedule)),
@@ -438,6 +488,7 @@ pub(crate) fn fail_to_start(runnable: Runnable, err: &io::Error) {
 
 /// The schedule function of blocking tasks (a cold path: one schedule per call).
 fn schedule_blocking(runnable: Runnable) {
+    runnable.metadata().activity.scheduled();
     let handle = runnable.metadata().handle.clone();
     handle.blocking.schedule(&handle, runnable);
 }

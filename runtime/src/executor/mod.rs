@@ -43,7 +43,7 @@ use driver::DriverRole;
 use idle::Idle;
 use lifo::LifoSlot;
 
-pub(crate) use worker::{current_worker_index, registry_shard};
+pub(crate) use worker::{current_worker_index, registry_shard, this_worker};
 
 /// What other threads can reach of one worker. Aligned to its own cache lines: the owner
 /// writes its LIFO slot and tick constantly, and must not slow its neighbours down.
@@ -61,6 +61,8 @@ pub(crate) struct Remote {
     pub(crate) unparker: Unparker,
     /// Tasks polled and stolen, sleeps: written by the worker alone (see `metrics.rs`).
     pub(crate) counters: crate::metrics::Counters,
+    /// The task in its first poll here, for task dumps: written by the worker alone.
+    pub(crate) first_poll: crate::dump::FirstPollSlot,
 }
 
 /// The executor state shared by all workers of a runtime.
@@ -136,6 +138,7 @@ impl Shared {
 /// queue), and the worker's own reference keeps the runtime alive throughout. Anywhere else
 /// the task goes to the injector, holding its own reference to the runtime while it does.
 pub(crate) fn schedule(runnable: Runnable, info: async_task::ScheduleInfo) {
+    runnable.metadata().activity().scheduled();
     let runnable = match worker::schedule_here(runnable, info.woken_while_running) {
         Ok(()) => return,
         Err(runnable) => runnable,

@@ -28,7 +28,7 @@
 //! time. `driver.rs` then hands the role to a sleeping peer whenever timers or sockets are
 //! registered, so timers fire on an idle worker however long a busy one blocks.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,6 +66,9 @@ const INJECTOR_BATCH: usize = 32;
 thread_local! {
     /// The worker running on this thread, if it is a worker thread.
     static WORKER: RefCell<Option<Rc<Worker>>> = const { RefCell::new(None) };
+    /// The index plus one of the worker running on this thread, 0 off the workers: what a
+    /// task's poll records for task dumps, so a plain cell, read without a borrow.
+    static WORKER_INDEX: Cell<usize> = const { Cell::new(0) };
 }
 
 /// What a worker owns and only it touches.
@@ -129,8 +132,10 @@ pub(crate) fn run(handle: Arc<Handle>, index: usize, core: Core, parker: Parker)
         parker,
     });
     WORKER.with(|w| *w.borrow_mut() = Some(worker.clone()));
+    WORKER_INDEX.with(|i| i.set(index + 1));
     worker.run_loop();
     worker.drain();
+    WORKER_INDEX.with(|i| i.set(0));
     WORKER.with(|w| w.borrow_mut().take());
     crate::builder::Hooks::run_thread_hook(&worker.handle.hooks.thread_stop);
 }
@@ -144,6 +149,13 @@ pub(crate) fn current_worker_index(handle: &Handle) -> Option<usize> {
         })
         .ok()
         .flatten()
+}
+
+/// The index of the worker running on this thread (of whichever runtime): a task polled
+/// here belongs to that worker's runtime.
+#[inline]
+pub(crate) fn this_worker() -> Option<usize> {
+    WORKER_INDEX.with(|i| i.get().checked_sub(1))
 }
 
 /// The registry shard of this thread for `handle`: its worker index plus one, or 0.
@@ -372,6 +384,7 @@ impl Worker {
         // Whether this worker holds the driver role: kept across spurious wake-ups, given
         // up when the worker leaves its sleep (`driver.rs`).
         self.remote().counters.add_parked();
+        crate::dump::forget_now();
         let role = &executor.driver;
         let mut driving = false;
         while !self.handle.is_shutdown() {
