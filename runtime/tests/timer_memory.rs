@@ -65,6 +65,13 @@ fn a_million_timers_created_and_cancelled_leave_memory_flat() {
                 before / 1024,
                 after / 1024
             );
+            // AddressSanitizer holds freed blocks in quarantine (256 MiB by default) to catch
+            // uses after free: under it the process grows whatever goro does. CI's ASan run
+            // says so in this variable; the timers still run, checked by ASan instead.
+            if std::env::var_os("GORO_TEST_SANITIZER").is_some() {
+                eprintln!("memory not checked under a sanitizer");
+                return;
+            }
             assert!(
                 growth < 64 << 20,
                 "1M cancelled timers grew the process by {} MiB",
