@@ -386,6 +386,159 @@ mod tests {
         }
         assert_eq!(std::sync::Arc::strong_count(&counter), 1);
     }
+
+    /// A small xorshift generator: the property tests below are reproducible from their seed.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            let mut x = self.0;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.0 = x;
+            x
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// A queue and its model: what the ring must hold, front first.
+    struct Modelled {
+        local: Local<u64>,
+        steal: Steal<u64>,
+        model: std::collections::VecDeque<u64>,
+    }
+
+    impl Modelled {
+        /// An empty queue whose counters start at `start`, so that a run crosses the `u32`
+        /// wrap-around when `start` is near `u32::MAX`.
+        fn new(start: u32) -> Modelled {
+            let (local, steal) = new();
+            local.inner.head.store(pack(start, start), Relaxed);
+            local.inner.tail.store(start, Relaxed);
+            Modelled {
+                local,
+                steal,
+                model: std::collections::VecDeque::new(),
+            }
+        }
+    }
+
+    /// Pushes, pops, overflows and steals between two queues in a random order, one thread,
+    /// and checks every result against two `VecDeque`s and an injector list: nothing lost,
+    /// nothing duplicated, FIFO order kept, overflow and steal moving exactly the halves the
+    /// docs say.
+    fn run_against_the_model(seed: u64, ops: usize, start: u32) {
+        let mut rng = XorShift(seed);
+        let mut queues = [Modelled::new(start), Modelled::new(start.wrapping_add(7))];
+        let mut injector = Vec::new();
+        let mut model_injector = Vec::new();
+        let mut next_value = 0u64;
+        let mut steals = 0;
+        // Every value that came out of a queue to run: pops and the task a steal returns.
+        let mut ran = Vec::new();
+        let half = CAPACITY / 2;
+        for step in 0..ops {
+            let q = rng.below(2) as usize;
+            // Phases of 1024 steps: filling (mostly pushes: the queues overflow within the
+            // phase), then draining (mostly pops: they run empty).
+            let filling = (step / 1024) % 2 == 0;
+            let r = rng.below(10);
+            let op = match (filling, r) {
+                (true, 0..=7) | (false, 0) => 0,
+                (true, 8) | (false, 1..=7) => 1,
+                _ => 2,
+            };
+            match op {
+                0 => {
+                    let value = next_value;
+                    next_value += 1;
+                    let m = &mut queues[q];
+                    m.local.push_back(value, &mut |t| injector.push(t));
+                    if m.model.len() < CAPACITY {
+                        m.model.push_back(value);
+                    } else {
+                        model_injector.extend(m.model.drain(..half));
+                        model_injector.push(value);
+                    }
+                }
+                1 => {
+                    let m = &mut queues[q];
+                    let got = m.local.pop();
+                    assert_eq!(got, m.model.pop_front(), "pop, seed {seed} step {step}");
+                    ran.extend(got);
+                }
+                _ => {
+                    let [a, b] = &mut queues;
+                    let (src, dst) = if q == 0 { (a, b) } else { (b, a) };
+                    let got = src.steal.steal_into(&mut dst.local);
+                    let expected = if dst.model.len() > half {
+                        None
+                    } else {
+                        let n = src.model.len() - src.model.len() / 2;
+                        let mut taken: Vec<u64> = src.model.drain(..n).collect();
+                        let last = taken.pop();
+                        dst.model.extend(taken);
+                        last
+                    };
+                    assert_eq!(got, expected, "steal, seed {seed} step {step}");
+                    steals += usize::from(got.is_some());
+                    ran.extend(got);
+                }
+            }
+            assert_eq!(
+                injector, model_injector,
+                "overflow, seed {seed} step {step}"
+            );
+            for m in &queues {
+                assert_eq!(m.local.len(), m.model.len(), "len, seed {seed} step {step}");
+                assert_eq!(m.steal.len(), m.model.len());
+                assert_eq!(m.local.is_empty(), m.model.is_empty());
+            }
+        }
+        // The run went through every path: overflows and steals happened.
+        assert!(
+            !injector.is_empty() && steals > 0,
+            "seed {seed}: too short a run"
+        );
+        // Drained, every value pushed comes out exactly once.
+        let mut all = injector;
+        all.extend(ran);
+        for m in &mut queues {
+            let drained: Vec<u64> = std::iter::from_fn(|| m.local.pop()).collect();
+            assert_eq!(drained, Vec::from(std::mem::take(&mut m.model)));
+            all.extend(drained);
+        }
+        all.sort_unstable();
+        assert!(
+            all.iter().copied().eq(0..next_value),
+            "seed {seed}: a value was lost or came out twice"
+        );
+    }
+
+    #[test]
+    fn random_operations_match_a_vecdeque_model() {
+        // Fewer runs under Miri, which is some thousand times slower (each run still fills
+        // the queues to overflow).
+        let seeds: &[u64] = if cfg!(miri) {
+            &[1]
+        } else {
+            &[1, 0x9e37_79b9_7f4a_7c15, 42, 0xdead_beef]
+        };
+        for &seed in seeds {
+            run_against_the_model(seed, if cfg!(miri) { 2_500 } else { 50_000 }, 0);
+        }
+    }
+
+    #[test]
+    fn random_operations_across_the_counter_wrap_around_match_the_model() {
+        let ops = if cfg!(miri) { 2_500 } else { 50_000 };
+        // The counters start a few hundred steps before `u32::MAX` and wrap during the run.
+        run_against_the_model(7, ops, u32::MAX - 300);
+    }
 }
 
 #[cfg(all(test, goro_loom))]
