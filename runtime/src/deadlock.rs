@@ -238,13 +238,12 @@ fn blocked_for_ever(line: &str) -> bool {
 
 /// The message `block_on` panics with.
 fn report(handle: &Handle) -> String {
-    let tasks = handle.tasks.live();
     let mut out = String::from("all tasks are asleep - deadlock!\n\n");
-    out.push_str(&format!(
-        "goro: this block_on's future waits, and nothing can ever wake it: every worker \
-         sleeps, no timer is pending, no socket has a waiting task, no blocking job runs, and \
-         every other thread is blocked for ever. {tasks} task(s) of this runtime are alive.\n"
-    ));
+    out.push_str(
+        "goro: block_on's future waits, and nothing can ever wake it: every worker sleeps, no \
+         timer is pending, no socket has a waiting task, no blocking job runs, and every other \
+         thread is blocked for ever.\n",
+    );
     out.push_str(&task_list(handle));
     out
 }
@@ -273,10 +272,9 @@ pub(crate) fn leaked_tasks(handle: &Handle, grace: Duration) -> Option<String> {
     None
 }
 
-/// The live tasks, one per line, as far as goro knows them.
+/// The live tasks as a task dump lists them (`dump.rs`).
 fn task_list(handle: &Handle) -> String {
-    let _ = handle;
-    String::new()
+    format!("\n{}", crate::dump::snapshot(handle))
 }
 
 #[cfg(test)]

@@ -88,7 +88,14 @@ fn tasks_waiting_on_each_other_are_reported() {
             let _ = first.await;
             let _ = second.await;
         });
-        assert!(report.contains("2 task"), "{report}");
+        for name in ["\"first\"", "\"second\""] {
+            assert!(report.contains(name), "{report}");
+        }
+        assert!(report.contains("goro: 2 live tasks"), "{report}");
+        assert!(
+            report.contains("spawned at runtime/tests/deadlock.rs"),
+            "{report}"
+        );
     });
 }
 
