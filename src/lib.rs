@@ -62,6 +62,10 @@
 //! - [`process`]: child processes (`Command`, `Child`) whose pipes and exit are awaited on the
 //!   reactor.
 //! - `hyper` (feature `hyper`): hyper 1.x on goro: `Io`, `Executor`, `Timer`, `serve`.
+//! - When a program is stuck: `block_on` reports a deadlock (`all tasks are asleep -
+//!   deadlock!`, see [`Builder::detect_deadlocks`]), [`dump_tasks`] lists the live tasks, and
+//!   `#[goro::test]` fails a test that leaves tasks running. The README's "When your program
+//!   is stuck" shows each with real output.
 //!
 //! # Depending on goro
 //!
