@@ -105,7 +105,7 @@ fn parent() -> Result<(), String> {
     }
 }
 
-/// Builds the Go program of the net workloads next to the bench binaries, if any net workload
+/// Builds the Go program (`go/`) next to the bench binaries, if a workload with a Go version
 /// is selected and `go` is installed.
 fn build_go(
     exes: &BTreeMap<Allocator, PathBuf>,
@@ -114,25 +114,25 @@ fn build_go(
     let Some(dir) = exes.values().next().and_then(|exe| exe.parent()) else {
         return Ok(None);
     };
-    if !workloads.iter().any(|w| w.is_net()) {
+    if !workloads.iter().any(|w| w.in_go()) {
         return Ok(None);
     }
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("go/net.go");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("go");
     eprintln!(
         "compare: building {} if `go` is installed",
         source.display()
     );
-    GoProgram::build(&source, &dir.join("goro-bench-net-go")).map_err(|e| e.to_string())
+    GoProgram::build(&source, &dir.join("goro-bench-go")).map_err(|e| e.to_string())
 }
 
 /// What the report says about Go.
 fn go_fact(go: Option<&GoProgram>, workloads: &[Workload]) -> String {
     match go {
         Some(go) => go.version().to_string(),
-        None if workloads.iter().any(|w| w.is_net()) => {
+        None if workloads.iter().any(|w| w.in_go()) => {
             "not installed (`go` is not on PATH): the go column is empty".into()
         }
-        None => "not needed (no net workload selected)".into(),
+        None => "not needed (no workload with a Go version selected)".into(),
     }
 }
 
@@ -153,8 +153,8 @@ fn run_child(
 }
 
 /// Runs every child: repetitions outermost, allocators innermost, so that a slow stretch
-/// of the shared machine lands on every runtime and allocator alike. Go runs only the net
-/// workloads, and only where it is installed.
+/// of the shared machine lands on every runtime and allocator alike. Go runs only the
+/// workloads it can express, and only where it is installed.
 fn run_all(
     exes: &BTreeMap<Allocator, PathBuf>,
     go: Option<&GoProgram>,
@@ -166,7 +166,7 @@ fn run_all(
     for rep in 1..=reps {
         for &w in workloads {
             for c in Contender::ALL {
-                if c == Contender::Go && (go.is_none() || !w.is_net()) {
+                if c == Contender::Go && (go.is_none() || !w.in_go()) {
                     continue;
                 }
                 for (&a, exe) in exes {

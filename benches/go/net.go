@@ -1,16 +1,7 @@
-// Command net is the Go column of goro's comparison harness: the net workloads of
-// benches/benches/shared/net.rs written in Go, with the same protocol and the same checks.
+// The net workloads of benches/benches/shared/net.rs in Go, with the same protocol and the
+// same checks.
 //
-// The harness builds it with `go build` where `go` is installed and runs it as a child:
-//
-//	net --child WORKLOAD go ALLOCATOR COUNT REPEAT
-//
-// with GOMAXPROCS set to the workers the Rust runtimes get. It measures once, prints
-// `goro-bench-result ALLOCATOR WORKLOAD go VALUE` and exits 0; a failed check panics (exit
-// status 2), and a watchdog exits after 120 s. ALLOCATOR only names the table the number goes
-// in: Go has its own. COUNT and REPEAT are the plan's sizes (benches/src/plan.rs).
-//
-//	net --hold-connections ADDR
+//	goro-bench-go --hold-connections ADDR
 //
 // is the idle_conns helper, as in the Rust binaries: for each line N on its standard input
 // it connects N more sockets to ADDR, one after another, and prints `holding TOTAL`; it holds
@@ -18,6 +9,7 @@
 //
 // Go sets TCP_NODELAY on every TCP connection by default, so, unlike the Rust side, nothing
 // here sets it.
+
 package main
 
 import (
@@ -48,69 +40,9 @@ const (
 	idlePoll         = time.Millisecond       // IDLE_POLL
 	holdBatch        = 100                    // HOLD_BATCH
 	holdConnectLimit = 10 * time.Second       // HOLD_CONNECT_LIMIT
-	watchdog         = 120 * time.Second      // goro_benches::child::WATCHDOG
 	loopback         = "127.0.0.1:0"
 	gib              = float64(1 << 30)
 )
-
-func main() {
-	args := os.Args[1:]
-	if len(args) == 2 && args[0] == "--hold-connections" {
-		holdConnections(args[1])
-		return
-	}
-	if len(args) != 6 || args[0] != "--child" || args[2] != "go" {
-		fmt.Fprintln(os.Stderr, "usage: net --child WORKLOAD go ALLOCATOR COUNT REPEAT")
-		os.Exit(2)
-	}
-	workload, allocator := args[1], args[3]
-	count, repeat := atoi(args[4]), atoi(args[5])
-	time.AfterFunc(watchdog, func() {
-		fmt.Fprintf(os.Stderr, "watchdog: %s on go still running after %v; exiting\n", workload, watchdog)
-		os.Exit(3)
-	})
-	var value float64
-	switch workload {
-	case "tcp_echo":
-		value = tcpEcho(count, repeat)
-	case "tcp_stream":
-		value = tcpStream(count)
-	case "tcp_churn":
-		value = tcpChurn(count)
-	case "idle_conns":
-		value = idleConns(count).bytesPerConn
-	case "idle_conns_threads":
-		value = float64(idleConns(count).threads)
-	default:
-		fmt.Fprintf(os.Stderr, "no net workload named `%s`\n", workload)
-		os.Exit(2)
-	}
-	fmt.Fprintf(os.Stderr, "measured %v\n", value)
-	fmt.Printf("goro-bench-result %s %s go %s\n", allocator, workload, strconv.FormatFloat(value, 'f', -1, 64))
-}
-
-func atoi(s string) int {
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "`%s` is not a number\n", s)
-		os.Exit(2)
-	}
-	return n
-}
-
-// check panics with the message when ok is false.
-func check(ok bool, format string, args ...interface{}) {
-	if !ok {
-		panic(fmt.Sprintf(format, args...))
-	}
-}
-
-// must panics when err is not nil, saying what failed.
-func must(err error, what string) {
-	if err != nil {
-		panic(fmt.Sprintf("%s: %v", what, err))
-	}
-}
 
 func listen(what string) net.Listener {
 	ln, err := net.Listen("tcp", loopback)
@@ -366,21 +298,6 @@ func idleConns(n int) idle {
 	check(eofs == int64(n), "idle_conns: %d of %d reads ended in EOF", eofs, n)
 	check(rss > base, "idle_conns: RSS did not grow")
 	return idle{bytesPerConn: float64(rss-base) / float64(n), threads: threads}
-}
-
-// procStatus is the number of field (VmRSS in KiB, Threads) of /proc/self/status.
-func procStatus(field string) int {
-	status, err := os.ReadFile("/proc/self/status")
-	must(err, "cannot read /proc/self/status")
-	for _, line := range strings.Split(string(status), "\n") {
-		if strings.HasPrefix(line, field+":") {
-			words := strings.Fields(line)
-			value, err := strconv.Atoi(words[1])
-			must(err, "bad "+field+" line")
-			return value
-		}
-	}
-	panic("no " + field + " line in /proc/self/status")
 }
 
 // threadNames lists the names of this process's threads, with counts.

@@ -2,9 +2,9 @@
 //! the machine facts and the report.
 //!
 //! The harness runs the same workloads on goro, tokio (multi-thread) and smol
-//! (`async-executor` on N threads), and the net workloads also in Go where `go` is installed,
-//! each measurement in a fresh child process, and writes `BENCHMARKS.md` at the workspace
-//! root. One command regenerates it:
+//! (`async-executor` on N threads), and those Go can express also in Go where `go` is
+//! installed, each measurement in a fresh child process, and writes `BENCHMARKS.md` at the
+//! workspace root. One command regenerates it:
 //!
 //! ```text
 //! cargo bench -p goro-rt-benches --bench compare
@@ -37,7 +37,7 @@
 //!   measure spawning alike on every runtime (the `waitgroup` row measures each one's idiom).
 //! - [`child`]: running one measurement in a child process, with a time limit.
 //! - [`artifacts`]: building the two bench binaries and finding their paths.
-//! - [`go`]: building the Go program of the net workloads, where `go` is installed.
+//! - [`go`]: building the Go program of the workloads, where `go` is installed.
 //! - [`machine`]: CPU, kernel, rustc, RSS, load average.
 //! - [`stats`]: median and per-item times.
 //! - [`report`]: the tables and `BENCHMARKS.md`.

@@ -259,7 +259,7 @@ impl Workload {
             Workload::BlockingPool => "ns/call",
             Workload::CpuParallel => "× speedup",
             Workload::PingPongCap0 | Workload::PingPongCap0OneWorker => {
-                "ns/round trip (peers: cap 1)"
+                "ns/round trip (tokio, smol: cap 1)"
             }
             Workload::PingPongCap1 | Workload::PingPongCap1OneWorker => "ns/round trip",
             Workload::Mpmc => "M values/s",
@@ -342,45 +342,54 @@ impl Workload {
     pub fn description(self) -> String {
         match self {
             Workload::SpawnMany => "1M tiny tasks spawned from a task (detached; a countdown \
-                latch counts them); time from the first spawn to the last completion per task"
+                latch counts them; Go: goroutines, an atomic countdown closing a channel); time \
+                from the first spawn to the last completion per task"
                 .into(),
             Workload::SpawnRemote => "200k tiny tasks spawned from a plain thread outside the \
-                runtime; time until all completed, per task"
+                runtime; time until all completed, per task. No Go version: Go runs no code \
+                outside its scheduler, so every `go` statement is a spawn from a goroutine \
+                (`spawn_many`)"
                 .into(),
-            Workload::YieldMany => "200 tasks each yield 1000 times; total time per yield".into(),
+            Workload::YieldMany => "200 tasks each yield 1000 times (Go: `runtime.Gosched`); \
+                total time per yield"
+                .into(),
             Workload::ChainedSpawn => "each task spawns the next, 1000 deep; 200 such chains \
                 one after another; time per hop"
                 .into(),
             Workload::Sleepers => format!(
-                "100k tasks sleep {} ms each; wall ms from the first spawn to the last wake \
-                 (ideal: {}); a task woken early fails the run",
+                "100k tasks sleep {} ms each (Go: `time.Sleep` in goroutines); wall ms from the \
+                 first spawn to the last wake (ideal: {}); a task woken early fails the run",
                 SLEEP.as_millis(),
                 SLEEP.as_millis()
             ),
-            Workload::IdleMemory => "1M tasks that never wake (`pending()`); growth of VmRSS \
-                (/proc/self/status) per task"
+            Workload::IdleMemory => "1M tasks that never wake (`pending()`; Go: goroutines in \
+                `select {}`); growth of VmRSS (/proc/self/status) per task"
                 .into(),
             Workload::BlockingPool => format!(
                 "1000 reads of a 32-byte file through spawn_blocking, {BLOCKING_IN_FLIGHT} in \
-                 flight, on a cold pool (threads start on demand); time per call"
+                 flight, on a cold pool (threads start on demand); time per call. No Go version: \
+                 Go has no blocking pool (a goroutine makes the call itself and the scheduler \
+                 hands its P to another thread if the call blocks long), so Go's number would \
+                 time the read alone, not a handoff to another thread"
             ),
             Workload::CpuParallel => format!(
-                "{MATRIX_SIZE}×{MATRIX_SIZE} f64 matmul, one task per row, result checked \
-                 bit for bit; sequential time / parallel time over 10 alternating rounds"
+                "{MATRIX_SIZE}×{MATRIX_SIZE} f64 matmul, one task per row (Go: a goroutine per \
+                 row and a `sync.WaitGroup`), result checked bit for bit; sequential time / \
+                 parallel time over 10 alternating rounds"
             ),
             Workload::PingPongCap0 => format!(
-                "{PING_PONG}. goro's channels are unbuffered (`bounded(0)`, Go's `make(chan T)`); \
-                 tokio and smol have no capacity 0 and use capacity 1 (`mpsc::channel(1)`, \
-                 `async_channel::bounded(1)`). {PING_PONG_EARLIER}"
+                "{PING_PONG}. goro's and Go's channels are unbuffered (`bounded(0)`, \
+                 `make(chan int)`); tokio and smol have no capacity 0 and use capacity 1 \
+                 (`mpsc::channel(1)`, `async_channel::bounded(1)`). {PING_PONG_EARLIER}"
             ),
             Workload::PingPongCap1 => format!(
                 "{PING_PONG}. Channels of capacity 1 (goro `bounded(1)`, tokio `mpsc::channel(1)`, \
-                 smol `async_channel::bounded(1)`). {PING_PONG_EARLIER}"
+                 smol `async_channel::bounded(1)`, Go `make(chan int, 1)`). {PING_PONG_EARLIER}"
             ),
             Workload::PingPongCap0OneWorker => format!(
                 "`ping_pong_cap0` with every runtime on one worker thread (tokio: multi-thread \
-                 runtime with 1 worker, not `current_thread`, to stay like for like). \
-                 {PING_PONG_ONE_EARLIER}"
+                 runtime with 1 worker, not `current_thread`, to stay like for like; Go: \
+                 `GOMAXPROCS=1`). {PING_PONG_ONE_EARLIER}"
             ),
             Workload::PingPongCap1OneWorker => format!(
                 "`ping_pong_cap1` with every runtime on one worker thread. {PING_PONG_ONE_EARLIER}"
@@ -391,11 +400,13 @@ impl Workload {
                  closes; every value checked to arrive exactly once; millions of values per \
                  second. tokio's `mpsc::Receiver` has one owner, so its consumers share it \
                  behind a `tokio::sync::Mutex` (the tokio idiom); goro's and async-channel's \
-                 receivers are cloned"
+                 receivers are cloned; Go's channels are many-to-many and the last producer \
+                 closes it"
             ),
             Workload::MutexContention => "8 tasks each lock one mutex 200k times and add 1 to \
                 the counter it guards (goro `sync::Mutex`, tokio `sync::Mutex`, which hands the \
-                lock over fairly, smol `async_lock::Mutex`); the total is checked; time per \
+                lock over fairly, smol `async_lock::Mutex`, Go `sync.Mutex`); the total is \
+                checked; time per \
                 lock. Earlier on this machine: tokio 256, smol 98, Go 27.5 ns"
                 .into(),
             Workload::WaitGroup => "100k tiny tasks spawned from a task and waited for, each \
@@ -403,17 +414,20 @@ impl Workload {
                 `WaitGroup` (`add(n)` once, `done()` in each task); tokio: an atomic countdown \
                 and a `Notify` the last task fires; smol: each task holds a clone of an \
                 `async_channel` sender and the waiter receives until the channel closes (the \
-                fastest of each peer's idioms, see `benches/shared/locks.rs`). Earlier on this \
+                fastest of each peer's idioms, see `benches/shared/locks.rs`); Go: \
+                `sync.WaitGroup` (`Add(n)` once, `Done()` in each). Earlier on this \
                 machine: tokio 1457, smol 450, Go 316 ns"
                 .into(),
             Workload::Select2 => "one task selects 1M times over two channels prefilled with \
                 1M values each, so both are ready at every select (goro `select!`, tokio \
-                `tokio::select!`, smol `futures_lite::future::race`: all three pick among ready \
-                arms at random); every value checked to arrive once and in order; time per \
+                `tokio::select!`, smol `futures_lite::future::race`, Go `select`: all four pick \
+                among ready arms at random); every value checked to arrive once and in order; \
+                time per \
                 select"
                 .into(),
-            Workload::ChanMemory => "1M tasks each create a bounded(1) channel, keep its \
-                sender and wait in `recv` for ever; growth of VmRSS per task. Earlier on this \
+            Workload::ChanMemory => "1M tasks each create a bounded(1) channel (Go: \
+                `make(chan uint64, 1)`), keep its sender and wait in `recv` for ever; growth of \
+                VmRSS per task. Earlier on this \
                 machine: tokio 447, smol 1132, Go 2842 bytes"
                 .into(),
             Workload::TcpEcho => format!(
@@ -484,17 +498,22 @@ impl Workload {
         )
     }
 
-    /// Whether the workload runs over sockets: these are also measured in Go, by
-    /// `benches/go/net.go`, where `go` is installed.
+    /// Whether the workload also runs in Go (`benches/go/`, where `go` is installed). Two do
+    /// not, as Go cannot express them: `spawn_remote` spawns from a thread outside the
+    /// runtime, and Go runs no code outside its scheduler (every `go` statement runs on a P,
+    /// which would make it `spawn_many`); `blocking_pool` hands calls to a pool of blocking
+    /// threads, and Go has none (a goroutine makes the blocking call itself, so the number
+    /// would be the read alone, not a handoff).
     ///
     /// ```
     /// use goro_benches::Workload;
     ///
-    /// assert!(Workload::TcpEcho.is_net());
-    /// assert!(!Workload::SpawnMany.is_net());
+    /// assert!(Workload::TcpEcho.in_go());
+    /// assert!(Workload::Select2.in_go());
+    /// assert!(!Workload::BlockingPool.in_go());
     /// ```
-    pub fn is_net(self) -> bool {
-        self.is_throughput() || matches!(self, Workload::IdleConns | Workload::IdleConnsThreads)
+    pub fn in_go(self) -> bool {
+        !matches!(self, Workload::SpawnRemote | Workload::BlockingPool)
     }
 }
 
@@ -572,8 +591,9 @@ pub enum Contender {
     Tokio,
     /// smol: `async-executor` run on N threads, `async-io` timers, the `blocking` pool.
     Smol,
-    /// Go's runtime (goroutines on its netpoller), on the net workloads only, measured by
-    /// `benches/go/net.go` where `go` is installed; the bench binaries never run it.
+    /// Go's runtime (goroutines, its channels, `sync` and netpoller), on the workloads it can
+    /// express ([`Workload::in_go`]), measured by the program of `benches/go/` where `go` is
+    /// installed; the bench binaries never run it.
     Go,
 }
 

@@ -194,8 +194,8 @@ pub fn format_number(v: f64) -> String {
     }
 }
 
-/// The median of one measurement as the tables show it: `–` when it was not measured (Go
-/// outside the net rows, or not installed), `FAILED` when a repetition failed.
+/// The median of one measurement as the tables show it: `–` when it was not measured (Go on
+/// a workload it cannot express, or not installed), `FAILED` when a repetition failed.
 fn cell(results: &Results, w: Workload, c: Contender, a: Allocator) -> String {
     if results.samples(w, c, a).is_empty() {
         return "–".into();
@@ -312,7 +312,7 @@ fn machine_table(f: &Facts, results: &Results) -> String {
         row(&format!("allocator `{a}`"), what);
     }
     row("peers", &f.peers);
-    row("Go (net rows only)", &f.go);
+    row("Go", &f.go);
     row("goro revision", &f.revision);
     row("load average (1/5/15 min) at start", &f.load_before);
     row("load average (1/5/15 min) at end", &f.load_after);
@@ -388,10 +388,13 @@ fn how_to_read() -> String {
          where each gets one. The ratios divide goro's number by the peer's: below 1 is better \
          for times, bytes and threads, above 1 for the speedup and the rates (per second). \
          Numbers \"earlier on this machine\" were measured before, outside this harness; the \
-         targets compare with tokio and smol as measured here. `FAILED` means a repetition \
-         crashed, hung or failed its own check (see Failures). The `go` column is for the net \
-         rows only: the same protocol written in Go (`benches/go/net.go`), run with \
-         GOMAXPROCS = workers where `go` is installed (`–` elsewhere); Go brings its own \
+         targets compare with the peers as measured here (tokio, smol and, where it ran, Go). \
+         `FAILED` means a repetition crashed, hung or failed its own check (see Failures). \
+         The `go` column is the same workload written in Go (`benches/go/`: goroutines, Go's \
+         channels, `select`, `sync.Mutex`, `sync.WaitGroup`, its netpoller), with the same \
+         sizes and checks, run with GOMAXPROCS = workers where `go` is installed; it shows \
+         `–` where `go` is not installed and on the two rows Go cannot express \
+         (`spawn_remote`, `blocking_pool`: see their descriptions). Go brings its own \
          allocator, so its column in each table is a separate set of runs of the same \
          program.\n\n",
     );

@@ -34,7 +34,9 @@ pub fn child_main(allocator: Allocator, workload: Workload, runtime: Contender) 
         Contender::Tokio => measure::<Tokio>(workload, size, workers),
         Contender::Smol => measure::<Smol>(workload, size, workers),
         Contender::Go => {
-            eprintln!("the go column is measured by benches/go/net.go, not by this binary");
+            eprintln!(
+                "the go column is measured by the program of benches/go/, not by this binary"
+            );
             process::exit(2);
         }
     };
