@@ -691,6 +691,9 @@ pub(crate) fn on_runtime_start(handle: &Arc<Handle>) {
 
 /// The `goro-dump` thread: prints every live runtime's dump on each SIGQUIT.
 fn watch_sigquit(mut listener: BlockingListener) {
+    // It waits in poll(2), which the deadlock check counts as a thread that might still wake
+    // a task; it wakes none (it only prints), so it is marked as goro's own.
+    let _goro_thread = crate::deadlock::GoroThread::enter();
     loop {
         if let Err(e) = listener.recv() {
             eprintln!("goro: the SIGQUIT dump thread stops: {e}");

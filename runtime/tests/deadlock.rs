@@ -100,6 +100,24 @@ fn tasks_waiting_on_each_other_are_reported() {
 }
 
 #[test]
+fn the_sigquit_dump_thread_does_not_hide_a_deadlock() {
+    in_own_process(
+        "the_sigquit_dump_thread_does_not_hide_a_deadlock",
+        60,
+        || {
+            // Set before any runtime starts, in a child that runs this test alone.
+            std::env::set_var(goro_runtime::DUMP_ON_SIGQUIT_ENV, "1");
+            let rt = runtime(1);
+            expect_deadlock(&rt, async {
+                let (tx, rx) = chan::bounded::<u32>(0);
+                let _kept = tx;
+                rx.recv().await
+            });
+        },
+    );
+}
+
+#[test]
 fn a_waitgroup_never_done_is_reported() {
     in_own_process("a_waitgroup_never_done_is_reported", 60, || {
         let rt = runtime(1);
