@@ -97,44 +97,36 @@ pub(crate) fn parse<O: Clone>(mac: Macro, tokens: &[Tree<O>]) -> Result<Args<O>,
             return Err(Error::at(key_tree, message));
         }
         let is_flag = matches!(key, Key::StartPaused | Key::AllowLeaks);
-        if is_flag && !tail.first().is_some_and(|t| t.is_punct('=')) {
-            // The flag alone means `= true`.
-            let slot = match key {
-                Key::StartPaused => &mut args.start_paused,
-                _ => &mut args.allow_leaks,
-            };
-            if slot.replace(true).is_some() {
-                let message = format!("`{}` is given twice", key.name());
-                return Err(Error::at(key_tree, message));
-            }
-            rest = match tail.split_first() {
-                None => tail,
-                Some((comma, tail)) if comma.is_punct(',') => tail,
-                Some((other, _)) => {
-                    return Err(Error::at(other, "expected `,` between arguments"));
-                }
-            };
-            continue;
-        }
-        let (value, tail) = parse_value(key, key_tree, tail)?;
-        let duplicate = match key {
-            Key::StartPaused | Key::AllowLeaks => {
-                let flag =
-                    bool_literal(value).ok_or_else(|| Error::at(value, bad_flag_message(key)))?;
+        // A flag alone (no `=` after it) means `= true`.
+        let alone = is_flag && !tail.first().is_some_and(|t| t.is_punct('='));
+        let (value, tail) = if alone {
+            (None, tail)
+        } else {
+            let (value, tail) = parse_value(key, key_tree, tail)?;
+            (Some(value), tail)
+        };
+        let duplicate = match (key, value) {
+            (Key::StartPaused | Key::AllowLeaks, value) => {
+                let flag = match value {
+                    None => true,
+                    Some(value) => bool_literal(value)
+                        .ok_or_else(|| Error::at(value, bad_flag_message(key)))?,
+                };
                 let slot = match key {
                     Key::StartPaused => &mut args.start_paused,
                     _ => &mut args.allow_leaks,
                 };
                 slot.replace(flag).is_some()
             }
-            Key::WorkerThreads => {
+            (_, None) => unreachable!("only flags stand alone"),
+            (Key::WorkerThreads, Some(value)) => {
                 let literal = positive_literal(value)
                     .ok_or_else(|| Error::at(value, bad_workers_message()))?;
                 args.worker_threads
                     .replace(literal.origin().clone())
                     .is_some()
             }
-            Key::Crate => args.krate.replace(crate_path(value)?).is_some(),
+            (Key::Crate, Some(value)) => args.krate.replace(crate_path(value)?).is_some(),
         };
         if duplicate {
             let message = format!("`{}` is given twice", key.name());

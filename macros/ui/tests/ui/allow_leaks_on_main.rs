@@ -1,0 +1,2 @@
+#[goro::main(allow_leaks)]
+async fn main() {}

@@ -1,0 +1,4 @@
+#[goro::test(start_paused = yes)]
+async fn paused() {}
+
+fn main() {}
