@@ -58,7 +58,8 @@ const CONFIRM_AFTER: Duration = Duration::from_secs(1);
 /// `block_on`. The check judges them by their runtime's state, not by their system call.
 static GORO_THREADS: Mutex<Option<HashSet<i32>>> = Mutex::new(None);
 
-/// Every runtime of the process (dropped ones are skipped and pruned).
+/// Every runtime of the process (dropped ones are skipped and pruned), for the deadlock check
+/// and for SIGQUIT dumps.
 static RUNTIMES: Mutex<Vec<Weak<Handle>>> = Mutex::new(Vec::new());
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -112,6 +113,12 @@ pub(crate) fn register_runtime(handle: &Arc<Handle>) {
     all.push(Arc::downgrade(handle));
 }
 
+/// Every live runtime, oldest first (the deadlock check's list; task dumps on SIGQUIT print
+/// these).
+pub(crate) fn live_runtimes() -> Vec<Arc<Handle>> {
+    lock(&RUNTIMES).iter().filter_map(Weak::upgrade).collect()
+}
+
 /// What a check saw of the runtimes' activity: unchanged between two checks means nothing
 /// ran in between.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +153,7 @@ impl Watch {
 
 /// If every runtime is stuck, their activity counters.
 fn stuck_everywhere(current: &Arc<Handle>) -> Option<Activity> {
-    let runtimes: Vec<Arc<Handle>> = lock(&RUNTIMES).iter().filter_map(Weak::upgrade).collect();
+    let runtimes = live_runtimes();
     let mut activity = Vec::with_capacity(runtimes.len());
     if !runtimes.iter().any(|h| Arc::ptr_eq(h, current)) {
         activity.push(current.stuck()?);

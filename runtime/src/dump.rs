@@ -56,7 +56,7 @@ use std::fmt;
 use std::io::Write;
 use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
-use std::sync::{Arc, Mutex, Once, Weak};
+use std::sync::Once;
 use std::time::Duration;
 
 use crate::loom;
@@ -654,22 +654,16 @@ pub fn dump_tasks() -> TaskDump {
     crate::current::with_handle(|h| snapshot(h))
 }
 
-/// The runtimes whose dumps SIGQUIT prints (only filled when the variable is set).
-static RUNTIMES: Mutex<Vec<Weak<Handle>>> = Mutex::new(Vec::new());
-
 /// Starts the SIGQUIT thread once.
 static WATCHER: Once = Once::new();
 
-/// Called when a runtime starts: with `GORO_DUMP_ON_SIGQUIT=1`, remembers it for SIGQUIT
-/// dumps and starts the `goro-dump` thread if it is not running yet.
-pub(crate) fn on_runtime_start(handle: &Arc<Handle>) {
+/// Called when a runtime starts: with `GORO_DUMP_ON_SIGQUIT=1`, starts the `goro-dump`
+/// thread if it is not running yet. (The runtime is already on the list of live runtimes
+/// that `deadlock.rs` keeps, which the thread prints.)
+pub(crate) fn on_runtime_start() {
     if std::env::var_os(DUMP_ON_SIGQUIT_ENV).is_none_or(|v| v != "1") {
         return;
     }
-    let mut runtimes = RUNTIMES.lock().unwrap_or_else(|e| e.into_inner());
-    runtimes.retain(|r| r.strong_count() > 0);
-    runtimes.push(Arc::downgrade(handle));
-    drop(runtimes);
     WATCHER.call_once(|| {
         // Listening starts here, before the runtime is handed out: a SIGQUIT sent once the
         // program is up finds the handler installed, not the default action.
@@ -705,11 +699,7 @@ fn watch_sigquit(mut listener: BlockingListener) {
 
 /// Writes the dump of every live runtime to standard error, in one piece.
 fn print_all() {
-    let runtimes: Vec<Arc<Handle>> = {
-        let mut runtimes = RUNTIMES.lock().unwrap_or_else(|e| e.into_inner());
-        runtimes.retain(|r| r.strong_count() > 0);
-        runtimes.iter().filter_map(Weak::upgrade).collect()
-    };
+    let runtimes = crate::deadlock::live_runtimes();
     let mut out = String::from("SIGQUIT: goro task dump\n");
     for (i, handle) in runtimes.iter().enumerate() {
         let workers = handle.executor.remotes.len();

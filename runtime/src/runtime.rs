@@ -167,7 +167,7 @@ impl Runtime {
                     weak.upgrade().is_some_and(|h| h.is_quiescent())
                 })));
         }
-        crate::dump::on_runtime_start(&handle);
+        crate::dump::on_runtime_start();
         let mut rt = Runtime {
             handle: handle.clone(),
             workers: Vec::with_capacity(workers),
