@@ -241,6 +241,21 @@ fn watchdog(name: &str, pid: u32, finished: Arc<AtomicBool>) {
 }
 
 /// A connection with read and write deadlines.
+/// Starts `GET /sleep/600000` and reads its streamed head: the request is then in flight, and
+/// the rest of the response comes only when it ends.
+fn start_ten_minute_request(addr: SocketAddr) -> BufReader<TcpStream> {
+    let mut slow = connect(addr).unwrap();
+    slow.write_all(b"GET /sleep/600000 HTTP/1.0\r\n\r\n")
+        .unwrap();
+    let mut reader = BufReader::new(slow);
+    let mut head = String::new();
+    while !head.ends_with("sleeping 600000 ms\n") {
+        let n = reader.read_line(&mut head).expect("the streamed head");
+        assert!(n > 0, "the response ended early: {head:?}");
+    }
+    reader
+}
+
 fn connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
     let conn = TcpStream::connect_timeout(&addr, STEP_DEADLINE)?;
     conn.set_read_timeout(Some(STEP_DEADLINE))?;
@@ -487,15 +502,7 @@ fn sigterm_lets_the_request_in_flight_finish_and_refuses_new_connections() {
 fn a_request_that_outlasts_the_drain_is_cancelled_through_its_context() {
     let mut service = Service::start("hard-stop", &["--drain", "0.2"]);
     // A ten-minute request: only its context's cancellation can end it.
-    let mut slow = connect(service.addr).unwrap();
-    slow.write_all(b"GET /sleep/600000 HTTP/1.0\r\n\r\n")
-        .unwrap();
-    let mut reader = BufReader::new(slow);
-    let mut head = String::new();
-    while !head.ends_with("sleeping 600000 ms\n") {
-        let n = reader.read_line(&mut head).expect("the streamed head");
-        assert!(n > 0, "the response ended early: {head:?}");
-    }
+    let mut reader = start_ten_minute_request(service.addr);
 
     send_signal(service.pid, "INT");
     let line = service.wait_for_line("stopped accepting");
@@ -522,15 +529,7 @@ fn a_request_that_outlasts_the_drain_is_cancelled_through_its_context() {
 #[test]
 fn a_second_signal_ends_the_drain_at_once() {
     let mut service = Service::start("second-signal", &["--drain", "600"]);
-    let mut slow = connect(service.addr).unwrap();
-    slow.write_all(b"GET /sleep/600000 HTTP/1.0\r\n\r\n")
-        .unwrap();
-    let mut reader = BufReader::new(slow);
-    let mut head = String::new();
-    while !head.ends_with("sleeping 600000 ms\n") {
-        let n = reader.read_line(&mut head).expect("the streamed head");
-        assert!(n > 0, "the response ended early: {head:?}");
-    }
+    let mut reader = start_ten_minute_request(service.addr);
 
     send_signal(service.pid, "TERM");
     service.wait_for_line("stopped accepting");
