@@ -49,6 +49,11 @@ pub struct Builder {
     start_paused: bool,
     /// Whether `block_on` reports deadlocks.
     detect_deadlocks: bool,
+    /// Blocked workers: threshold (`None`: off), replacements (`None`: one per worker),
+    /// where reports go.
+    blocked_threshold: Option<Duration>,
+    max_replacements: Option<usize>,
+    on_blocked: Option<crate::executor::monitor::BlockedHook>,
 }
 
 /// A callback run on each of a runtime's threads as it starts or stops.
@@ -107,6 +112,9 @@ impl Builder {
             hooks: Hooks::default(),
             start_paused: false,
             detect_deadlocks: true,
+            blocked_threshold: Some(crate::executor::monitor::DEFAULT_THRESHOLD),
+            max_replacements: None,
+            on_blocked: None,
         }
     }
 
@@ -204,6 +212,70 @@ impl Builder {
     /// ```
     pub fn detect_deadlocks(mut self, detect: bool) -> Builder {
         self.detect_deadlocks = detect;
+        self
+    }
+
+    /// Sets how long one poll may hold a worker before the runtime calls the worker blocked
+    /// (default [`BLOCKED_WORKER_THRESHOLD`](crate::BLOCKED_WORKER_THRESHOLD), 10 ms);
+    /// `None` turns the monitor off.
+    ///
+    /// goro cannot preempt a task: one that calls `std::thread::sleep`, blocks on a
+    /// `std::sync::Mutex` or computes for a long time keeps its worker until its poll
+    /// returns. A monitor thread watches the workers, as Go's sysmon does, and when one has
+    /// been held this long (time the OS kept the thread waiting for a CPU does not count):
+    ///
+    /// - its queued tasks are taken by the other workers, its LIFO task included, and timers
+    ///   keep firing on a sleeping worker (this happens with the monitor off too);
+    /// - a *replacement worker* thread takes its place until it returns, so the runtime keeps
+    ///   the capacity it was built with, up to [`max_replacement_workers`](Self::max_replacement_workers)
+    ///   at once;
+    /// - the task is reported, once per task, with its name, spawn location and how long
+    ///   (see [`on_blocked_worker`](Self::on_blocked_worker); by default on standard error).
+    ///
+    /// The monitor samples the workers every half threshold (1 to 10 ms) while any worker is
+    /// awake, sleeps while every worker sleeps, and its thread exits after 100 ms of that: an
+    /// idle runtime has no monitor thread.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = goro::Builder::new()
+    ///     .worker_threads(1)
+    ///     .blocked_worker_threshold(Some(Duration::from_millis(50)))
+    ///     .on_blocked_worker(|report| eprintln!("slow task: {}", report.task().location()))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     let slow = goro::spawn(async { std::thread::sleep(Duration::from_millis(300)) });
+    ///     // The only worker is blocked; a replacement runs this one meanwhile.
+    ///     let quick = goro::spawn(async { 1 + 1 });
+    ///     assert_eq!(quick.await.unwrap(), 2);
+    ///     slow.await.unwrap();
+    /// });
+    /// ```
+    pub fn blocked_worker_threshold(mut self, threshold: Option<Duration>) -> Builder {
+        self.blocked_threshold = threshold;
+        self
+    }
+
+    /// Sets the most replacement workers that may run at once (default: as many as the
+    /// runtime has workers); 0 keeps the reports and starts no thread. A program that blocks
+    /// every worker and every replacement runs with no free worker until one returns, as
+    /// without the monitor: the limit keeps it from creating threads without end.
+    pub fn max_replacement_workers(mut self, n: usize) -> Builder {
+        self.max_replacements = Some(n);
+        self
+    }
+
+    /// Sends the monitor's reports of blocked workers (see
+    /// [`blocked_worker_threshold`](Self::blocked_worker_threshold)) to `f` instead of
+    /// standard error: at most one per task, from the monitor thread. A panic of `f` is
+    /// contained.
+    pub fn on_blocked_worker(
+        mut self,
+        f: impl Fn(&crate::BlockedWorker) + Send + Sync + 'static,
+    ) -> Builder {
+        self.on_blocked = Some(crate::executor::monitor::BlockedHook(Arc::new(f)));
         self
     }
 
@@ -384,6 +456,11 @@ impl Builder {
             crate::runtime::Checks {
                 start_paused: self.start_paused,
                 detect_deadlocks: self.detect_deadlocks,
+                monitor: crate::executor::monitor::Settings {
+                    threshold: self.blocked_threshold,
+                    max_replacements: self.max_replacements.unwrap_or(workers).min(MAX_WORKERS),
+                    on_blocked: self.on_blocked.clone(),
+                },
             },
         )
     }

@@ -71,6 +71,11 @@ thread_local! {
     static TID: i32 = read_tid();
 }
 
+/// The kernel id of the calling thread (0 if unknown), read once per thread.
+pub(crate) fn this_tid() -> i32 {
+    TID.try_with(|t| *t).unwrap_or(0)
+}
+
 /// The kernel id of the calling thread (0 if unknown).
 fn read_tid() -> i32 {
     std::fs::read_link("/proc/thread-self")

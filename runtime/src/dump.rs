@@ -91,11 +91,11 @@ const IDLE: u64 = 2;
 const BLOCKING: u64 = 1 << 2;
 /// The last worker's index plus one (0: none yet, or a blocking-pool thread).
 const WORKER_SHIFT: u32 = 3;
-const WORKER_MASK: u64 = 0x7FF;
-// Every worker index plus one must fit in the field.
-const _: () = assert!(crate::builder::MAX_WORKERS < WORKER_MASK as usize);
+const WORKER_MASK: u64 = 0xFFF;
+// Every worker index plus one, replacement workers' included, must fit in the field.
+const _: () = assert!(2 * crate::builder::MAX_WORKERS < WORKER_MASK as usize);
 /// The number of polls, in the remaining high bits.
-const POLLS_SHIFT: u32 = 14;
+const POLLS_SHIFT: u32 = 15;
 
 /// What a task has been doing, for dumps (see the module docs).
 #[derive(Debug)]
@@ -697,12 +697,18 @@ fn watch_sigquit(mut listener: BlockingListener) {
     }
 }
 
+/// The task in a poll on worker `worker`, if any (the monitor's report, `monitor.rs`).
+pub(crate) fn running_on(handle: &Handle, worker: usize) -> Option<TaskInfo> {
+    (snapshot(handle).tasks.into_iter())
+        .find(|t| t.state == TaskState::Running && t.last_worker == Some(worker) && !t.blocking)
+}
+
 /// Writes the dump of every live runtime to standard error, in one piece.
 fn print_all() {
     let runtimes = crate::deadlock::live_runtimes();
     let mut out = String::from("SIGQUIT: goro task dump\n");
     for (i, handle) in runtimes.iter().enumerate() {
-        let workers = handle.executor.remotes.len();
+        let workers = handle.executor.num_workers;
         out.push_str(&format!(
             "\nruntime {i} ({workers} workers): {}\n",
             snapshot(handle)

@@ -97,6 +97,7 @@ pub use block_on::block_on;
 pub use blocking::{DEFAULT_MAX_THREADS, KEEP_ALIVE};
 pub use builder::{Builder, MAXPROCS_ENV, MAX_WORKERS};
 pub use dump::{dump_tasks, DUMP_ON_SIGQUIT_ENV};
+pub use executor::monitor::{BlockedWorker, DEFAULT_THRESHOLD as BLOCKED_WORKER_THRESHOLD};
 pub use goro_sync::coop;
 pub use group::{TaskGroup, Wait};
 pub use join_set::JoinSet;

@@ -5,6 +5,7 @@
 //! `executor/queue.rs` (the lock-free run queue), `executor/idle.rs` (the sleep/search
 //! bookkeeping behind "wake at most one worker"), `executor/driver.rs` (the hand-off of
 //! the reactor's driver role), `join_set.rs` (the ready list that wakes `join_next`),
+//! `executor/monitor.rs` (the gate a waking worker reaches the monitor through),
 //! `signal.rs` (signal counters and listeners' wakers) and `dump.rs` (the slot a worker
 //! shows its task's first poll in) use this module: their interleavings are model-checked.
 //! Everything else uses `std` directly.
@@ -12,12 +13,12 @@
 #[cfg(all(test, goro_loom))]
 pub(crate) use loom::sync::atomic::{fence, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 #[cfg(all(test, goro_loom))]
-pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 #[cfg(not(all(test, goro_loom)))]
 pub(crate) use std::sync::atomic::{fence, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize};
 #[cfg(not(all(test, goro_loom)))]
-pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// An `UnsafeCell` with loom's closure-based access API, so the queue reads the same either way.
 #[cfg(all(test, goro_loom))]

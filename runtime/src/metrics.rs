@@ -30,8 +30,15 @@ use crate::runtime::Handle;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Metrics {
-    /// One entry per worker, by worker index (see [`worker_index`]).
+    /// One entry per worker the runtime was built with, by worker index (see
+    /// [`worker_index`]).
     pub workers: Vec<WorkerMetrics>,
+    /// One entry per replacement slot, by worker index minus the number of workers: where
+    /// replacement workers run while a task blocks a worker (see
+    /// [`Builder::blocked_worker_threshold`](crate::Builder::blocked_worker_threshold)).
+    pub replacement_slots: Vec<WorkerMetrics>,
+    /// Replacement workers running right now.
+    pub replacements_running: usize,
     /// Tasks waiting in the shared injector queue (woken from outside the workers, or
     /// overflowing a local queue).
     pub injector_len: usize,
@@ -101,17 +108,17 @@ fn bump(counter: &AtomicU64, n: u64) {
 /// The counters of the runtime behind `handle`.
 pub(crate) fn snapshot(handle: &Handle) -> Metrics {
     let executor = &handle.executor;
+    let of = |r: &crate::executor::Remote| WorkerMetrics {
+        polled: r.counters.polled.load(Relaxed),
+        stolen: r.counters.stolen.load(Relaxed),
+        parked: r.counters.parked.load(Relaxed),
+        queue_len: r.steal.len(),
+    };
+    let (own, replacements) = executor.remotes.split_at(executor.num_workers);
     Metrics {
-        workers: executor
-            .remotes
-            .iter()
-            .map(|r| WorkerMetrics {
-                polled: r.counters.polled.load(Relaxed),
-                stolen: r.counters.stolen.load(Relaxed),
-                parked: r.counters.parked.load(Relaxed),
-                queue_len: r.steal.len(),
-            })
-            .collect(),
+        workers: own.iter().map(of).collect(),
+        replacement_slots: replacements.iter().map(of).collect(),
+        replacements_running: replacements.iter().filter(|r| r.is_running()).count(),
         injector_len: executor.injector.len(),
         live_tasks: handle.tasks.live(),
         blocking_threads: handle.blocking.num_threads(),

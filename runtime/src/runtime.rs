@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use crate::blocking::{Pool, SpawnHook};
 use crate::builder::Hooks;
+use crate::executor::monitor::{FreeSlot, Monitor};
 use crate::executor::worker::{self, Core};
 use crate::executor::{self, queue, Remote, Shared};
 use crate::park::Parker;
@@ -84,12 +85,14 @@ impl Handle {
 const LEAK_GRACE: Duration = Duration::from_secs(1);
 
 /// The Builder's testing and diagnostic switches.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Checks {
     /// The clock starts paused (`clock.rs`).
     pub(crate) start_paused: bool,
     /// `block_on` reports deadlocks (`deadlock.rs`).
     pub(crate) detect_deadlocks: bool,
+    /// Blocked workers: threshold, replacements, reports (`executor/monitor.rs`).
+    pub(crate) monitor: crate::executor::monitor::Settings,
 }
 
 /// A goro runtime: worker threads running tasks, a reactor, a blocking pool.
@@ -132,28 +135,30 @@ impl Runtime {
         let Checks {
             start_paused,
             detect_deadlocks,
+            monitor,
         } = checks;
         let reactor = Arc::new(Reactor::new(start_paused)?);
+        let slots = workers + Monitor::slots(&monitor);
         let mut cores = Vec::with_capacity(workers);
-        let mut remotes = Vec::with_capacity(workers);
-        for index in 0..workers {
+        let mut free = Vec::new();
+        let mut remotes = Vec::with_capacity(slots);
+        for index in 0..slots {
             let (local, steal) = queue::new();
             let parker = Parker::new(Some(reactor.clone()));
-            remotes.push(Remote {
-                steal,
-                lifo: executor::lifo::LifoSlot::new(),
-                tick: std::sync::atomic::AtomicU32::new(0),
-                unparker: parker.unparker(),
-                counters: Default::default(),
-                first_poll: Default::default(),
-            });
-            cores.push((Core::new(local, index), parker));
+            remotes.push(Remote::new(steal, parker.unparker()));
+            let core = Core::new(local, index);
+            if index < workers {
+                cores.push((core, parker));
+            } else {
+                free.push(FreeSlot { core, parker });
+            }
         }
+        let monitor = Monitor::new(monitor, workers, name.clone(), free);
         let handle = Arc::new(Handle {
-            executor: Shared::new(remotes.into_boxed_slice(), start_paused),
+            executor: Shared::new(remotes.into_boxed_slice(), workers, start_paused, monitor),
             reactor,
             blocking: Pool::new(max_blocking, keep_alive, name.clone(), spawn_hook),
-            tasks: Registry::new(workers + 1),
+            tasks: Registry::new(slots + 1),
             shutdown: AtomicBool::new(false),
             hooks,
             detect_deadlocks,
@@ -179,6 +184,7 @@ impl Runtime {
                 .spawn(move || worker::run(h, index, core, parker))?;
             rt.workers.push(thread);
         }
+        handle.executor.monitor.start(&handle);
         Ok(rt)
     }
 
@@ -255,9 +261,11 @@ impl Runtime {
         self.handle.tasks.live()
     }
 
-    /// The number of worker threads.
+    /// The number of worker threads the runtime was built with (replacement workers for
+    /// blocked ones, see [`Builder::blocked_worker_threshold`](crate::Builder::blocked_worker_threshold),
+    /// are not counted).
     pub fn worker_threads(&self) -> usize {
-        self.handle.executor.remotes.len()
+        self.handle.executor.num_workers
     }
 
     /// The number of blocking threads alive right now.
@@ -292,11 +300,13 @@ impl Runtime {
         handle.shutdown.store(true, Ordering::Release);
         handle.executor.unpark_all();
         handle.reactor.notify();
-        if executor::current_worker_index(handle).is_none() {
+        let on_worker = executor::current_worker_index(handle).is_some();
+        if !on_worker {
             for thread in self.workers.drain(..) {
                 let _ = thread.join();
             }
         }
+        handle.executor.monitor.shutdown(!on_worker);
         handle.blocking.shutdown();
         loop {
             handle.executor.drain_injector();

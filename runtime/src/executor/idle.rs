@@ -21,45 +21,86 @@
 //!   "skip the wake, someone is searching" shortcut safe (tokio lost wakeups here twice).
 //! - At most half of the workers search at once, so idle workers do not all hammer the
 //!   queues of the busy ones.
+//!
+//! # Replacement workers
+//!
+//! The number of workers is not fixed: while a task blocks a worker, the monitor
+//! (`monitor.rs`) adds a replacement, and the replacement leaves once the blocked worker is
+//! back. So the state word holds a third count, `live`, the workers that exist, and "somebody
+//! sleeps" reads `unparked < live`.
+//!
+//! - **A replacement joins** ([`Idle::add_spare`]): `live`, `unparked` and `searching` rise
+//!   together, as for a worker woken for new work: it starts out looking for work.
+//! - **A replacement leaves while awake** ([`Idle::retire`]): it lowers the three counts as a
+//!   worker going to sleep lowers two, and for the same reason, if it was the last
+//!   searcher, re-checks every queue after the change: a producer may have skipped a wake
+//!   because it searched. It never joins the sleepers, so nobody can pick it for work.
+//! - **A replacement leaves while asleep** ([`Idle::retire_parked`]): under the sleepers
+//!   lock it takes itself off the list and lowers `live`. If it is no longer on the list,
+//!   somebody popped it to give it work, counted it awake and searching: it must search
+//!   first, and leaves at its next sleep.
 
 use std::sync::atomic::Ordering::SeqCst;
 
-use crate::loom::{AtomicUsize, Mutex, MutexGuard};
+use crate::loom::{AtomicU64, AtomicUsize, Mutex, MutexGuard};
 
-/// Bits of the packed state that hold `searching`; the rest hold `unparked`.
-const SEARCHING_BITS: usize = 16;
-const SEARCHING_MASK: usize = (1 << SEARCHING_BITS) - 1;
-const ONE_UNPARKED: usize = 1 << SEARCHING_BITS;
+/// Bits of the packed state that hold `searching`; the next as many hold `unparked`, the
+/// rest `live`.
+const SEARCHING_BITS: u32 = 16;
+const COUNT_MASK: u64 = (1 << SEARCHING_BITS) - 1;
+const ONE_UNPARKED: u64 = 1 << SEARCHING_BITS;
+const ONE_LIVE: u64 = 1 << (2 * SEARCHING_BITS);
+
+/// The three counts of the packed state.
+#[derive(Clone, Copy, Debug)]
+struct Counts {
+    /// Workers that exist (the runtime's own, and replacements).
+    live: usize,
+    /// Workers not asleep.
+    unparked: usize,
+    /// Awake workers looking for work but holding none.
+    searching: usize,
+}
+
+impl Counts {
+    fn of(state: u64) -> Counts {
+        Counts {
+            live: (state >> (2 * SEARCHING_BITS) & COUNT_MASK) as usize,
+            unparked: (state >> SEARCHING_BITS & COUNT_MASK) as usize,
+            searching: (state & COUNT_MASK) as usize,
+        }
+    }
+}
 
 /// Sleep and search bookkeeping for a runtime's workers.
 #[derive(Debug)]
 pub(crate) struct Idle {
-    /// `unparked << 16 | searching`.
-    state: AtomicUsize,
+    /// `live << 32 | unparked << 16 | searching`.
+    state: AtomicU64,
     /// Indices of the workers that are parked (or about to park), most recent last.
     sleepers: Mutex<Vec<usize>>,
-    /// The number of workers.
-    num_workers: usize,
     /// With a paused clock only: how many times a worker was counted awake, so that the test
     /// of quiescence (`clock.rs`) can tell that one woke while it looked.
     wakes: Option<AtomicUsize>,
 }
 
 impl Idle {
-    pub(crate) fn new(num_workers: usize) -> Idle {
+    /// The bookkeeping of `num_workers` awake workers, with room for `slots` in all
+    /// (replacements included).
+    pub(crate) fn new(num_workers: usize, slots: usize) -> Idle {
+        let n = num_workers as u64;
         Idle {
-            state: AtomicUsize::new(num_workers << SEARCHING_BITS),
-            sleepers: Mutex::new(Vec::with_capacity(num_workers)),
-            num_workers,
+            state: AtomicU64::new((n * ONE_LIVE) | (n * ONE_UNPARKED)),
+            sleepers: Mutex::new(Vec::with_capacity(slots)),
             wakes: None,
         }
     }
 
     /// As [`Idle::new`], counting wakes for a paused clock (see `wakes`).
-    pub(crate) fn counting_wakes(num_workers: usize) -> Idle {
+    pub(crate) fn counting_wakes(num_workers: usize, slots: usize) -> Idle {
         Idle {
             wakes: Some(AtomicUsize::new(0)),
-            ..Idle::new(num_workers)
+            ..Idle::new(num_workers, slots)
         }
     }
 
@@ -78,9 +119,8 @@ impl Idle {
         self.sleepers.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn counts(&self) -> (usize, usize) {
-        let state = self.state.load(SeqCst);
-        (state >> SEARCHING_BITS, state & SEARCHING_MASK)
+    fn counts(&self) -> Counts {
+        Counts::of(self.state.load(SeqCst))
     }
 
     /// Whether new work should wake somebody: nobody searches and somebody sleeps.
@@ -93,9 +133,8 @@ impl Idle {
     /// sleeper's own RMW in `transition_to_parked`: either the sleeper's re-check sees the
     /// task, or this sees the sleeper. (tokio lost wakeups to the load version, #1788.)
     fn should_notify(&self) -> bool {
-        let state = self.state.fetch_add(0, SeqCst);
-        let (unparked, searching) = (state >> SEARCHING_BITS, state & SEARCHING_MASK);
-        searching == 0 && unparked < self.num_workers
+        let c = Counts::of(self.state.fetch_add(0, SeqCst));
+        c.searching == 0 && c.unparked < c.live
     }
 
     /// Picks a sleeping worker to wake for new work, already counted as unparked and
@@ -118,8 +157,8 @@ impl Idle {
     /// Tries to start searching; fails when half of the workers already search.
     #[must_use]
     pub(crate) fn transition_to_searching(&self) -> bool {
-        let (_, searching) = self.counts();
-        if 2 * searching >= self.num_workers {
+        let c = self.counts();
+        if 2 * c.searching >= c.live {
             return false;
         }
         self.state.fetch_add(1, SeqCst);
@@ -131,7 +170,7 @@ impl Idle {
     #[must_use]
     pub(crate) fn transition_from_searching(&self) -> bool {
         let prev = self.state.fetch_sub(1, SeqCst);
-        prev & SEARCHING_MASK == 1
+        prev & COUNT_MASK == 1
     }
 
     /// Announces that worker `index` goes to sleep. Returns true if it was the last searcher,
@@ -139,10 +178,40 @@ impl Idle {
     #[must_use]
     pub(crate) fn transition_to_parked(&self, index: usize, is_searching: bool) -> bool {
         let mut sleepers = self.sleepers();
-        let dec = ONE_UNPARKED | usize::from(is_searching);
+        let dec = ONE_UNPARKED | u64::from(is_searching);
         let prev = self.state.fetch_sub(dec, SeqCst);
         sleepers.push(index);
-        is_searching && prev & SEARCHING_MASK == 1
+        is_searching && prev & COUNT_MASK == 1
+    }
+
+    /// A replacement worker joins, counted awake and searching (see "Replacement workers").
+    pub(crate) fn add_spare(&self) {
+        self.state.fetch_add(ONE_LIVE | ONE_UNPARKED | 1, SeqCst);
+        self.count_wake(); // after the count it changed: see `clock::quiescent`
+    }
+
+    /// An awake replacement worker leaves. Returns true if it was the last searcher, in which
+    /// case the caller must re-check every queue, as a worker going to sleep does.
+    #[must_use]
+    pub(crate) fn retire(&self, is_searching: bool) -> bool {
+        let dec = ONE_LIVE | ONE_UNPARKED | u64::from(is_searching);
+        let prev = self.state.fetch_sub(dec, SeqCst);
+        is_searching && prev & COUNT_MASK == 1
+    }
+
+    /// Sleeping replacement worker `index` leaves, if it is still on the sleepers list; false
+    /// when somebody took it off to give it work (it then searches, and counts as awake).
+    #[must_use]
+    pub(crate) fn retire_parked(&self, index: usize) -> bool {
+        let mut sleepers = self.sleepers();
+        match sleepers.iter().position(|&i| i == index) {
+            Some(pos) => {
+                sleepers.swap_remove(pos);
+                self.state.fetch_sub(ONE_LIVE, SeqCst);
+                true
+            }
+            None => false,
+        }
     }
 
     /// Called by a worker that woke up on its own (an I/O event, a timer, a spurious wake)
@@ -175,14 +244,21 @@ impl Idle {
         self.sleepers().contains(&index)
     }
 
-    /// Whether every worker is asleep.
+    /// Whether every worker is asleep, read with an RMW (`fetch_add(0)`): the monitor's
+    /// check before it sleeps (`monitor.rs`) must be ordered after its own announcement.
     pub(crate) fn all_sleeping(&self) -> bool {
-        self.counts().0 == 0
+        Counts::of(self.state.fetch_add(0, SeqCst)).unparked == 0
     }
 
     /// The number of workers asleep right now.
     pub(crate) fn num_sleeping(&self) -> usize {
-        self.num_workers - self.counts().0
+        let c = self.counts();
+        c.live - c.unparked
+    }
+
+    /// The number of workers that exist right now, replacements included.
+    pub(crate) fn num_live(&self) -> usize {
+        self.counts().live
     }
 
     /// Whether any worker sleeps, read with an RMW (`fetch_add(0)`): ordered after the
@@ -190,8 +266,8 @@ impl Idle {
     /// other's, at least one sees the other's change (the driver hand-off, `driver.rs`, as in
     /// `should_notify`).
     pub(crate) fn any_sleeping(&self) -> bool {
-        let unparked = self.state.fetch_add(0, SeqCst) >> SEARCHING_BITS;
-        unparked < self.num_workers
+        let c = Counts::of(self.state.fetch_add(0, SeqCst));
+        c.unparked < c.live
     }
 }
 
@@ -201,7 +277,7 @@ mod tests {
 
     #[test]
     fn new_work_wakes_one_sleeper_and_counts_it_searching() {
-        let idle = Idle::new(2);
+        let idle = Idle::new(2, 2);
         assert!(!idle.transition_to_parked(0, false));
         assert!(!idle.transition_to_parked(1, false));
         assert_eq!(idle.worker_to_notify(), Some(1));
@@ -213,7 +289,7 @@ mod tests {
 
     #[test]
     fn last_searcher_going_to_sleep_is_told_to_recheck() {
-        let idle = Idle::new(4);
+        let idle = Idle::new(4, 4);
         assert!(idle.transition_to_searching());
         assert!(idle.transition_to_parked(3, true));
         assert!(idle.is_parked(3));
@@ -223,7 +299,7 @@ mod tests {
 
     #[test]
     fn at_most_half_of_the_workers_search() {
-        let idle = Idle::new(2);
+        let idle = Idle::new(2, 2);
         assert!(idle.transition_to_searching());
         assert!(!idle.transition_to_searching());
     }
@@ -267,7 +343,7 @@ mod loom_tests {
     #[test]
     fn work_published_while_the_last_searcher_parks_is_not_lost() {
         loom::model(|| {
-            let idle = Arc::new(Idle::new(1));
+            let idle = Arc::new(Idle::new(1, 1));
             let queued = Arc::new(AtomicBool::new(false));
             let park = Arc::new(Park {
                 notified: LoomMutex::new(false),

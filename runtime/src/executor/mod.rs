@@ -28,10 +28,12 @@
 //! - `queue`: the local run queue and its steal protocol.
 //! - `lifo`: the LIFO slot.
 //! - `idle`: sleeping and searching workers.
+//! - `monitor`: blocked workers, their reports and replacements (Go's sysmon).
 
 pub(crate) mod driver;
 pub(crate) mod idle;
 pub(crate) mod lifo;
+pub(crate) mod monitor;
 pub(crate) mod queue;
 pub(crate) mod worker;
 
@@ -63,6 +65,31 @@ pub(crate) struct Remote {
     pub(crate) counters: crate::metrics::Counters,
     /// The task in its first poll here, for task dumps: written by the worker alone.
     pub(crate) first_poll: crate::dump::FirstPollSlot,
+    /// The kernel id of the thread on this slot (0: unknown), for the monitor.
+    pub(crate) tid: std::sync::atomic::AtomicI32,
+    /// Whether a thread runs this slot (a replacement slot is empty most of the time).
+    pub(crate) occupied: std::sync::atomic::AtomicBool,
+}
+
+impl Remote {
+    /// An empty slot whose thread will sleep in `unparker`'s parker.
+    pub(crate) fn new(steal: queue::Steal<Runnable>, unparker: Unparker) -> Remote {
+        Remote {
+            steal,
+            lifo: LifoSlot::new(),
+            tick: std::sync::atomic::AtomicU32::new(0),
+            unparker,
+            counters: Default::default(),
+            first_poll: Default::default(),
+            tid: std::sync::atomic::AtomicI32::new(0),
+            occupied: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Whether a worker thread runs on this slot.
+    pub(crate) fn is_running(&self) -> bool {
+        self.occupied.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 /// The executor state shared by all workers of a runtime.
@@ -70,8 +97,13 @@ pub(crate) struct Remote {
 pub(crate) struct Shared {
     /// Tasks woken from outside the workers, yielding tasks, and local-queue overflow.
     pub(crate) injector: ConcurrentQueue<Runnable>,
-    /// One entry per worker, by index.
+    /// One entry per worker, by index: the runtime's own workers, then the replacement
+    /// slots (`monitor.rs`).
     pub(crate) remotes: Box<[Remote]>,
+    /// The runtime's own workers (`remotes[..num_workers]`).
+    pub(crate) num_workers: usize,
+    /// Blocked workers and their replacements.
+    pub(crate) monitor: monitor::Monitor,
     /// Which workers sleep or search.
     pub(crate) idle: Idle,
     /// Who drives the reactor.
@@ -79,17 +111,25 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// The executor of `remotes.len()` workers; `paused`: the runtime's clock is paused, and
-    /// its test of quiescence needs to count the workers' wakes (`clock.rs`).
-    pub(crate) fn new(remotes: Box<[Remote]>, paused: bool) -> Shared {
-        let n = remotes.len();
+    /// The executor of `num_workers` workers and `remotes.len() - num_workers` replacement
+    /// slots; `paused`: the runtime's clock is paused, and its test of quiescence needs to
+    /// count the workers' wakes (`clock.rs`).
+    pub(crate) fn new(
+        remotes: Box<[Remote]>,
+        num_workers: usize,
+        paused: bool,
+        monitor: monitor::Monitor,
+    ) -> Shared {
+        let slots = remotes.len();
         Shared {
             injector: ConcurrentQueue::unbounded(),
             remotes,
+            num_workers,
+            monitor,
             idle: if paused {
-                Idle::counting_wakes(n)
+                Idle::counting_wakes(num_workers, slots)
             } else {
-                Idle::new(n)
+                Idle::new(num_workers, slots)
             },
             driver: DriverRole::new(),
         }

@@ -30,6 +30,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,6 +94,8 @@ struct Worker {
     handle: Arc<Handle>,
     /// This worker's index in `handle.executor.remotes`.
     index: usize,
+    /// Whether this is a replacement worker (`monitor.rs`), which leaves when not needed.
+    replacement: bool,
     /// The worker's own state. Borrowed only briefly, never across user code.
     core: RefCell<Core>,
     /// How this worker sleeps.
@@ -122,22 +125,56 @@ impl Core {
 
 /// Runs worker `index` of `handle` on the current thread until the runtime shuts down.
 pub(crate) fn run(handle: Arc<Handle>, index: usize, core: Core, parker: Parker) {
+    run_slot(handle, index, core, parker, false);
+}
+
+/// Runs replacement worker `index` (`monitor.rs`) until it is no longer needed or the
+/// runtime shuts down, then gives its slot back to the monitor.
+pub(crate) fn run_replacement(handle: Arc<Handle>, index: usize, mut core: Core, parker: Parker) {
+    // It joined the sleep bookkeeping as a searcher (`Idle::add_spare`).
+    core.is_searching = true;
+    let h = handle.clone();
+    if let Some((core, parker)) = run_slot(handle, index, core, parker, true) {
+        h.executor
+            .monitor
+            .slot_free(index, super::monitor::FreeSlot { core, parker });
+    }
+}
+
+/// The worker thread's life: enter the runtime, loop, drain at shutdown, leave. Gives the
+/// slot's core and parker back.
+fn run_slot(
+    handle: Arc<Handle>,
+    index: usize,
+    core: Core,
+    parker: Parker,
+    replacement: bool,
+) -> Option<(Core, Parker)> {
     let _enter = crate::current::enter(handle.clone());
     let _goro_thread = crate::deadlock::GoroThread::enter();
+    let remote = &handle.executor.remotes[index];
+    remote.tid.store(crate::deadlock::this_tid(), Relaxed);
+    remote.occupied.store(true, SeqCst);
     crate::builder::Hooks::run_thread_hook(&handle.hooks.thread_start);
     let worker = Rc::new(Worker {
         handle,
         index,
+        replacement,
         core: RefCell::new(core),
         parker,
     });
     WORKER.with(|w| *w.borrow_mut() = Some(worker.clone()));
     WORKER_INDEX.with(|i| i.set(index + 1));
     worker.run_loop();
-    worker.drain();
+    if worker.handle.is_shutdown() {
+        worker.drain();
+    }
     WORKER_INDEX.with(|i| i.set(0));
     WORKER.with(|w| w.borrow_mut().take());
     crate::builder::Hooks::run_thread_hook(&worker.handle.hooks.thread_stop);
+    worker.remote().occupied.store(false, SeqCst);
+    let worker = Rc::try_unwrap(worker).ok()?;
+    Some((worker.core.into_inner(), worker.parker))
 }
 
 /// The index of the worker running on this thread, if it is a worker of `handle`.
@@ -201,6 +238,10 @@ impl Worker {
             let tick = self.tick();
             if tick.is_multiple_of(REACTOR_INTERVAL) {
                 self.maintenance();
+                if self.replacement && self.handle.executor.monitor.try_retire() {
+                    self.leave_busy();
+                    return;
+                }
             }
             if let Some(task) = self.next_task(tick) {
                 self.run_task(task);
@@ -210,16 +251,46 @@ impl Worker {
                 self.run_task(task);
                 continue;
             }
-            self.park();
+            if self.park() == Park::Leave {
+                return;
+            }
+        }
+    }
+
+    /// A replacement leaves while it has work: its tasks go to the injector, where the
+    /// others take them, then it stops counting as a worker (`idle.rs`).
+    fn leave_busy(&self) {
+        let executor = &self.handle.executor;
+        while let Some(task) = self.remote().lifo.take() {
+            executor.push_injector(task);
+        }
+        loop {
+            let task = self.core.borrow_mut().queue.pop();
+            match task {
+                Some(task) => executor.push_injector(task),
+                None => break,
+            }
+        }
+        let was_searching = std::mem::take(&mut self.core.borrow_mut().is_searching);
+        self.retire(was_searching);
+    }
+
+    /// Stops counting as a worker; if this was the last searcher, re-checks the queues as a
+    /// worker going to sleep does (`idle.rs`).
+    fn retire(&self, was_searching: bool) {
+        let executor = &self.handle.executor;
+        if executor.idle.retire(was_searching) && executor.has_work() {
+            executor.notify_parked();
+        }
+        if self.handle.reactor.clock().is_paused() {
+            self.handle.reactor.notify(); // as in `park`: the driver must look
         }
     }
 
     fn tick(&self) -> u32 {
         let mut core = self.core.borrow_mut();
         core.tick = core.tick.wrapping_add(1);
-        self.remote()
-            .tick
-            .store(core.tick, std::sync::atomic::Ordering::Relaxed);
+        self.remote().tick.store(core.tick, Relaxed);
         core.tick
     }
 
@@ -254,7 +325,7 @@ impl Worker {
     fn take_injector_batch(&self, core: &mut Core) -> Option<Runnable> {
         let executor = &self.handle.executor;
         let first = executor.injector.pop().ok()?;
-        let share = executor.injector.len() / executor.remotes.len() + 1;
+        let share = executor.injector.len() / executor.num_workers + 1;
         let room = queue::CAPACITY / 2 - core.queue.len().min(queue::CAPACITY / 2);
         for _ in 0..share.min(INJECTOR_BATCH).min(room) {
             match executor.injector.pop() {
@@ -360,15 +431,20 @@ impl Worker {
             }
         }
         // This worker is awake and will run the task; only a peer could need waking.
-        if executor.remotes.len() > 1 {
+        if executor.num_workers > 1 || executor.monitor.any_replacement() {
             executor.notify_parked();
         }
     }
 
-    /// Sleeps until there is work (or shutdown).
-    fn park(&self) {
+    /// Sleeps until there is work (or shutdown); a replacement that is no longer needed
+    /// leaves instead.
+    fn park(&self) -> Park {
         let executor = &self.handle.executor;
         let was_searching = std::mem::take(&mut self.core.borrow_mut().is_searching);
+        if self.replacement && executor.monitor.try_retire() {
+            self.retire(was_searching);
+            return Park::Leave;
+        }
         if executor
             .idle
             .transition_to_parked(self.index, was_searching)
@@ -392,6 +468,18 @@ impl Worker {
             driving = driving || role.try_take();
             self.parker
                 .park_timeout(watching.then_some(STUCK_PEER_CHECK), driving);
+            if self.replacement && executor.monitor.try_retire() {
+                if executor.idle.retire_parked(self.index) {
+                    if driving {
+                        role.release(&*self.handle);
+                    } else {
+                        role.leave_sleep(self.index, &*self.handle);
+                    }
+                    return Park::Leave;
+                }
+                // Taken off the sleepers to run new work: it stays for now.
+                executor.monitor.cancel_retire();
+            }
             if watching {
                 self.take_stuck_lifo_tasks();
             }
@@ -401,29 +489,27 @@ impl Worker {
                 } else {
                     role.leave_sleep(self.index, &*self.handle);
                 }
+                executor.monitor.worker_awake(&self.handle);
                 self.notify_if_hoarding();
-                return;
+                return Park::Run;
             }
         }
         if driving {
             role.release(&*self.handle);
         }
+        Park::Run
     }
 
     /// Records every peer's tick; returns whether any peer is awake (and so might get stuck
     /// in a long poll with a task in its LIFO slot).
     fn snapshot_peer_ticks(&self) -> bool {
         let executor = &self.handle.executor;
-        let peers_awake = executor.idle.num_sleeping() < executor.remotes.len();
+        let peers_awake = executor.idle.num_sleeping() < executor.idle.num_live();
         if peers_awake {
             let mut core = self.core.borrow_mut();
             core.peer_ticks.clear();
-            core.peer_ticks.extend(
-                executor
-                    .remotes
-                    .iter()
-                    .map(|r| r.tick.load(std::sync::atomic::Ordering::Relaxed)),
-            );
+            core.peer_ticks
+                .extend(executor.remotes.iter().map(|r| r.tick.load(Relaxed)));
         }
         peers_awake
     }
@@ -437,7 +523,7 @@ impl Worker {
                 continue;
             }
             let before = self.core.borrow().peer_ticks.get(i).copied();
-            if before == Some(remote.tick.load(std::sync::atomic::Ordering::Relaxed)) {
+            if before == Some(remote.tick.load(Relaxed)) {
                 if let Some(task) = remote.lifo.take() {
                     self.push_lifo(task);
                 }
@@ -487,6 +573,15 @@ impl Worker {
             }
         }
     }
+}
+
+/// What a worker does after `park`.
+#[derive(Debug, PartialEq, Eq)]
+enum Park {
+    /// Run tasks (or stop, at shutdown).
+    Run,
+    /// Leave: a replacement no longer needed.
+    Leave,
 }
 
 /// Runs one task. The task's own future cannot panic out of `run` (see `task.rs`), but the
