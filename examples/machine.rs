@@ -12,9 +12,12 @@
 //! and a goroutine count; it never shows a thread being added; this one counts them.
 //!
 //! The gotcha: goro has no `LockOSThread`. Its analogue is a task that blocks the worker it
-//! runs on: measure the stall this causes to a task queued on that worker (on one worker it
-//! waits the whole call; with a second worker, a peer takes it over), then the same blocking
-//! call in `spawn_blocking`, which stalls nobody.
+//! runs on: measure the stall this causes to a task queued on that worker. With a second
+//! worker, an idle peer takes it over within milliseconds; on one worker, the monitor starts a
+//! replacement worker once the block passes its threshold (10 ms), as Go starts a new M for
+//! a P whose M blocks in a system call, and reports the blocking task on stderr; with the
+//! monitor off, the task waits the whole call. Then the same blocking call in
+//! `spawn_blocking`, which stalls nobody.
 
 mod common;
 
@@ -27,8 +30,14 @@ const KEEP_ALIVE: Duration = Duration::from_millis(500);
 
 /// A task spawned behind a blocking call on a runtime with `workers` workers: how long until
 /// it starts.
-fn stall(workers: usize, use_spawn_blocking: bool) -> Duration {
-    let rt = common::runtime(workers);
+fn stall(workers: usize, monitor: bool, use_spawn_blocking: bool) -> Duration {
+    let threshold = monitor.then_some(goro::BLOCKED_WORKER_THRESHOLD);
+    let rt = goro::Builder::new()
+        .worker_threads(workers)
+        .blocked_worker_threshold(threshold)
+        .on_blocked_worker(|report| println!("the monitor reported:\ngoro: {report}\n"))
+        .build()
+        .expect("runtime");
     rt.block_on(rt.spawn(async move {
         let blocker = if use_spawn_blocking {
             goro::spawn_blocking(|| std::thread::sleep(BLOCK_FOR))
@@ -92,16 +101,33 @@ fn main() {
 
     println!("\ngotcha: a task spawned just before a {BLOCK_FOR:?} blocking call");
     let rows: Vec<Vec<String>> = [
-        ("on the worker (std::thread::sleep in the task)", 1, false),
-        ("on the worker (std::thread::sleep in the task)", 2, false),
-        ("in spawn_blocking", 1, true),
+        (
+            "on the worker (std::thread::sleep in the task)",
+            1,
+            false,
+            false,
+        ),
+        (
+            "on the worker (std::thread::sleep in the task)",
+            1,
+            true,
+            false,
+        ),
+        (
+            "on the worker (std::thread::sleep in the task)",
+            2,
+            true,
+            false,
+        ),
+        ("in spawn_blocking", 1, true, true),
     ]
     .into_iter()
-    .map(|(how, workers, offload)| {
+    .map(|(how, workers, monitor, offload)| {
         vec![
             how.to_string(),
             workers.to_string(),
-            format!("{:?}", stall(workers, offload)),
+            if monitor { "on" } else { "off" }.to_string(),
+            format!("{:?}", stall(workers, monitor, offload)),
         ]
     })
     .collect();
@@ -109,12 +135,15 @@ fn main() {
         &[
             "the blocking call runs",
             "workers",
+            "monitor",
             "the spawned task waited",
         ],
         &rows,
     );
     println!(
         "\n(with a second worker, an idle peer takes a task stuck behind a blocked worker after\n\
-         about 2 ms; with one worker nothing can)"
+         about 2 ms; on one worker, the monitor's replacement worker runs it once the block\n\
+         passes 10 ms, and the monitor reports the blocking task above; with the monitor off,\n\
+         nothing can)"
     );
 }

@@ -63,8 +63,10 @@
 //!   reactor.
 //! - `hyper` (feature `hyper`): hyper 1.x on goro: `Io`, `Executor`, `Timer`, `serve`.
 //! - When a program is stuck: `block_on` reports a deadlock (`all tasks are asleep -
-//!   deadlock!`, see [`Builder::detect_deadlocks`]), [`dump_tasks`] lists the live tasks, and
-//!   `#[goro::test]` fails a test that leaves tasks running. The README's "When your program
+//!   deadlock!`, see [`Builder::detect_deadlocks`]), [`dump_tasks`] lists the live tasks, a
+//!   monitor replaces a worker that a task blocks and names the task ([`BlockedWorker`], see
+//!   [`Builder::blocked_worker_threshold`]), and `#[goro::test]` fails a test that leaves
+//!   tasks running. The README's "When your program
 //!   is stuck" shows each with real output.
 //!
 //! # Depending on goro
@@ -89,8 +91,8 @@
 pub use goro_macros::{main, test};
 pub use goro_runtime::{
     block_on, dump_tasks, fs, metrics, num_tasks, signal, spawn, spawn_blocking, task, time,
-    worker_index, yield_now, Builder, JoinError, JoinHandle, JoinSet, Metrics, Runtime, TaskGroup,
-    WorkerMetrics, DUMP_ON_SIGQUIT_ENV, MAX_WORKERS,
+    worker_index, yield_now, BlockedWorker, Builder, JoinError, JoinHandle, JoinSet, Metrics,
+    Runtime, TaskGroup, WorkerMetrics, BLOCKED_WORKER_THRESHOLD, DUMP_ON_SIGQUIT_ENV, MAX_WORKERS,
 };
 pub use goro_runtime::{task_local, AccessError, LocalKey, TaskLocalFuture};
 pub use goro_sync::select;

@@ -121,6 +121,23 @@ fn row<'a>(out: &'a str, first: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// A `Duration`'s `Debug` text (`200.1ms`, `3.2µs`, `1.5s`) in milliseconds.
+fn duration_ms(text: &str) -> f64 {
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or_else(|| panic!("no unit in {text:?}"));
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().unwrap_or_else(|_| panic!("{text:?}"));
+    value
+        * match unit {
+            "ns" => 1e-6,
+            "µs" => 1e-3,
+            "ms" => 1.0,
+            "s" => 1e3,
+            _ => panic!("unit {unit:?} in {text:?}"),
+        }
+}
+
 /// Checks the relations that hold on any machine; `out` is the example's output.
 fn check(name: &str, out: &str) {
     match name {
@@ -176,6 +193,29 @@ fn check(name: &str, out: &str) {
         "right-primitive" => {
             assert!(out.contains("the initialiser ran 1 time(s)"));
             assert!(out.contains("it ran 1 time(s)"));
+        }
+        "machine" => {
+            // The stall of a task queued behind a worker blocked for 200 ms, per
+            // (workers, monitor) row.
+            let stalls: Vec<f64> = out
+                .lines()
+                .filter(|l| l.contains("(std::thread::sleep in the task)"))
+                .map(|l| duration_ms(l.split_whitespace().last().expect("a duration")))
+                .collect();
+            assert_eq!(stalls.len(), 3, "{out}");
+            assert!(
+                stalls[0] >= 150.0,
+                "one worker, monitor off: {} ms\n{out}",
+                stalls[0]
+            );
+            assert!(
+                stalls[1] < 180.0,
+                "one worker, monitor on: {} ms\n{out}",
+                stalls[1]
+            );
+            assert!(stalls[2] < 180.0, "two workers: {} ms\n{out}", stalls[2]);
+            assert!(out.contains("the monitor reported:"), "{out}");
+            assert!(out.contains("held worker 0 for"), "{out}");
         }
         "work-stealing" => {
             assert!(out.contains("tasks stolen"));

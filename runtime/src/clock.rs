@@ -253,7 +253,7 @@ mod loom_tests {
     fn a_handoff_in_flight_is_never_quiescent() {
         loom::model(|| {
             let clock = loom::sync::Arc::new(Clock::new(true));
-            let idle = loom::sync::Arc::new(Idle::counting_wakes(1));
+            let idle = loom::sync::Arc::new(Idle::counting_wakes(1, 1));
             assert!(!idle.transition_to_parked(0, false));
             clock.busy(); // the block_on thread polls
             let block_on = {

@@ -269,7 +269,7 @@ mod loom_tests {
     impl Model {
         fn new(workers: usize) -> Arc<Model> {
             Arc::new(Model {
-                idle: Idle::new(workers),
+                idle: Idle::new(workers, workers),
                 role: DriverRole::new(),
                 timer: Mutex::new(false),
                 driving: Mutex::new(None),

@@ -382,4 +382,77 @@ mod loom_tests {
             worker.join().unwrap();
         });
     }
+
+    /// A runtime of one worker, asleep, and one replacement that searches, finds nothing and
+    /// leaves, while a producer publishes a task and notifies. The replacement counted as the
+    /// searcher, so the producer may skip the wake; the replacement's re-check on leaving
+    /// must then wake the sleeping worker. Someone must run the task.
+    #[test]
+    fn work_published_while_a_replacement_leaves_is_not_lost() {
+        loom::model(|| {
+            let idle = Arc::new(Idle::new(1, 2));
+            assert!(!idle.transition_to_parked(0, false)); // worker 0 sleeps
+            idle.add_spare(); // replacement 1: awake, searching
+            let queued = Arc::new(AtomicBool::new(false));
+            let taken = Arc::new(AtomicBool::new(false));
+            let park = Arc::new(Park {
+                notified: LoomMutex::new(false),
+                cvar: Condvar::new(),
+            });
+            let worker = {
+                let (idle, queued, taken, park) =
+                    (idle.clone(), queued.clone(), taken.clone(), park.clone());
+                thread::spawn(move || loop {
+                    park.park();
+                    if idle.is_parked(0) {
+                        assert!(idle.unpark_self(0));
+                    }
+                    if queued.load(Ordering::Acquire) && !taken.swap(true, Ordering::AcqRel) {
+                        return; // ran the task
+                    }
+                    if taken.load(Ordering::Acquire) {
+                        return; // the replacement ran it
+                    }
+                    if idle.transition_to_parked(0, true) && queued.load(Ordering::Acquire) {
+                        if let Some(i) = idle.worker_to_notify() {
+                            assert_eq!(i, 0);
+                            park.unpark();
+                        }
+                    }
+                })
+            };
+            let replacement = {
+                let (idle, queued, taken, park) =
+                    (idle.clone(), queued.clone(), taken.clone(), park.clone());
+                thread::spawn(move || {
+                    if queued.load(Ordering::Acquire) && !taken.swap(true, Ordering::AcqRel) {
+                        // It ran the task; the worker must still be let go.
+                        if idle.retire(true) {
+                            if let Some(i) = idle.worker_to_notify() {
+                                assert_eq!(i, 0);
+                            }
+                        }
+                        park.unpark();
+                        return;
+                    }
+                    // Nothing found: it leaves, re-checking as the last searcher.
+                    if idle.retire(true) && queued.load(Ordering::Acquire) {
+                        if let Some(i) = idle.worker_to_notify() {
+                            assert_eq!(i, 0);
+                            park.unpark();
+                        }
+                    }
+                })
+            };
+            // Published like the local queue's tail: a release store, nothing stronger.
+            queued.store(true, Ordering::Release);
+            if let Some(i) = idle.worker_to_notify() {
+                assert_eq!(i, 0);
+                park.unpark();
+            }
+            replacement.join().unwrap();
+            worker.join().unwrap();
+            assert!(taken.load(Ordering::Acquire));
+        });
+    }
 }

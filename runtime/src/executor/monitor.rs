@@ -614,12 +614,12 @@ mod loom_tests {
     //! task and nobody watches. The model: one worker, asleep at first, wakes; the monitor
     //! must end up seeing it awake (if it slept through, loom reports a deadlock).
     use super::*;
-    use loom::sync::Arc;
-    use loom::thread;
+    use ::loom::sync::Arc;
+    use ::loom::thread;
 
     #[test]
     fn a_waking_worker_always_reaches_a_sleeping_monitor() {
-        loom::model(|| {
+        ::loom::model(|| {
             let idle = Arc::new(Idle::new(1, 1));
             assert!(!idle.transition_to_parked(0, false));
             let gate = Arc::new(Gate::new());

@@ -27,6 +27,14 @@
 //! alone, and gives up the driver role if it held it: user code may block its thread for any
 //! time. `driver.rs` then hands the role to a sleeping peer whenever timers or sockets are
 //! registered, so timers fire on an idle worker however long a busy one blocks.
+//!
+//! # Replacement workers
+//!
+//! The same loop runs a replacement worker (`monitor.rs`) on a slot past the runtime's own.
+//! It differs in one thing: at each sleep, at each maintenance turn and at each wake from its
+//! sleep it asks the monitor whether it is still needed, and if not it leaves, through
+//! `Idle::retire` (awake: its tasks go to the injector first) or `Idle::retire_parked`
+//! (asleep), and gives its slot back.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
