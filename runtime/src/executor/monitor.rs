@@ -265,9 +265,12 @@ impl Gate {
         drop(self.cvar.wait_timeout(guard, period));
     }
 
-    /// Wakes a napping or sleeping monitor (shutdown).
+    /// Wakes a napping or sleeping monitor (shutdown), which then sees the runtime stopped.
     fn wake(&self) {
         let _guard = self.lock();
+        if self.state.load(SeqCst) == ASLEEP {
+            self.state.store(AWAKE, SeqCst);
+        }
         self.cvar.notify_all();
     }
 
