@@ -48,6 +48,7 @@ var workloads = map[string]func(count, repeat int) float64{
 	"ping_pong_cap1_1worker": func(n, _ int) float64 { return pingPong(n, 1) },
 	"mpmc":                   func(n, _ int) float64 { return mpmc(n) },
 	"mutex_contention":       mutexContention,
+	"mutex_long":             mutexLong,
 	"waitgroup":              func(n, _ int) float64 { return waitGroup(n) },
 	"select2":                func(n, _ int) float64 { return select2(n) },
 	"chan_memory":            func(n, _ int) float64 { return chanMemory(n) },

@@ -47,6 +47,48 @@ func mutexContention(tasks, locks int) float64 {
 	return nsPer(elapsed, tasks*locks)
 }
 
+// mutexLongWork is MUTEX_LONG_WORK of benches/src/plan.rs.
+const mutexLongWork = 1000
+
+// longWork is long_work of sync_workloads.rs: mutexLongWork dependent multiply-adds.
+func longWork(x uint64) uint64 {
+	for i := 0; i < mutexLongWork; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	return x
+}
+
+// mutexLong: tasks goroutines each lock one sync.Mutex locks times and, holding it, run
+// longWork on the value it guards; ns per lock. Checked against the same steps in order.
+func mutexLong(tasks, locks int) float64 {
+	var mu sync.Mutex
+	var state uint64
+	var finished sync.WaitGroup
+	finished.Add(tasks)
+	start := time.Now()
+	for t := 0; t < tasks; t++ {
+		go func() {
+			defer finished.Done()
+			for i := 0; i < locks; i++ {
+				mu.Lock()
+				state = longWork(state)
+				mu.Unlock()
+			}
+		}()
+	}
+	finished.Wait()
+	elapsed := time.Since(start)
+	mu.Lock()
+	total := state
+	mu.Unlock()
+	var expected uint64
+	for i := 0; i < tasks*locks; i++ {
+		expected = longWork(expected)
+	}
+	check(total == expected, "mutex_long: a critical section was lost or torn")
+	return nsPer(elapsed, tasks*locks)
+}
+
 // waitGroup: n tiny goroutines started and waited for with a sync.WaitGroup (Add(n) once,
 // Done in each); ns per goroutine.
 func waitGroup(n int) float64 {

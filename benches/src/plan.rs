@@ -59,6 +59,10 @@ const PING_PONG_ONE_EARLIER: &str = "Earlier on this machine, on one worker: tok
 /// runtimes' wake-ups and syscalls, not copying.
 pub const ECHO_MESSAGE: usize = 64;
 
+/// `mutex_long`: the steps of work done while holding the lock (a dependent multiply-add,
+/// about a microsecond in all).
+pub const MUTEX_LONG_WORK: u64 = 1000;
+
 /// `tcp_stream`: bytes per write and per read buffer (1 GiB is 16,384 of them).
 pub const STREAM_CHUNK: usize = 64 * 1024;
 
@@ -155,6 +159,9 @@ pub enum Workload {
     Mpmc,
     /// 8 tasks × 200k lock/unlock of one mutex; ns per lock.
     MutexContention,
+    /// 8 tasks × 20k locks of one mutex, each held for about a microsecond of work; ns per
+    /// lock.
+    MutexLong,
     /// 100k tasks spawned and waited for; ns per task.
     WaitGroup,
     /// 1M selects over two channels that always have a value; ns per select.
@@ -190,7 +197,7 @@ pub struct Size {
 
 impl Workload {
     /// Every workload, in table order.
-    pub const ALL: [Workload; 22] = [
+    pub const ALL: [Workload; 23] = [
         Workload::SpawnMany,
         Workload::SpawnRemote,
         Workload::YieldMany,
@@ -205,6 +212,7 @@ impl Workload {
         Workload::PingPongCap1OneWorker,
         Workload::Mpmc,
         Workload::MutexContention,
+        Workload::MutexLong,
         Workload::WaitGroup,
         Workload::Select2,
         Workload::ChanMemory,
@@ -232,6 +240,7 @@ impl Workload {
             Workload::PingPongCap1OneWorker => "ping_pong_cap1_1worker",
             Workload::Mpmc => "mpmc",
             Workload::MutexContention => "mutex_contention",
+            Workload::MutexLong => "mutex_long",
             Workload::WaitGroup => "waitgroup",
             Workload::Select2 => "select2",
             Workload::ChanMemory => "chan_memory",
@@ -263,7 +272,7 @@ impl Workload {
             }
             Workload::PingPongCap1 | Workload::PingPongCap1OneWorker => "ns/round trip",
             Workload::Mpmc => "M values/s",
-            Workload::MutexContention => "ns/lock",
+            Workload::MutexContention | Workload::MutexLong => "ns/lock",
             Workload::Select2 => "ns/select",
             Workload::TcpEcho => "k round trips/s",
             Workload::TcpStream => "GiB/s",
@@ -328,6 +337,7 @@ impl Workload {
             | Workload::PingPongCap1OneWorker => (mode.scale(200_000), 1),
             Workload::Mpmc | Workload::Select2 => (mode.scale(1_000_000), 1),
             Workload::MutexContention => (8, mode.scale(200_000)),
+            Workload::MutexLong => (8, mode.scale(20_000)),
             Workload::WaitGroup => (mode.scale(100_000), 1),
             Workload::TcpEcho => (50, mode.scale(5000)),
             Workload::TcpStream => (mode.scale(16_384), 1),
@@ -409,6 +419,13 @@ impl Workload {
                 checked; time per \
                 lock. Earlier on this machine: tokio 256, smol 98, Go 27.5 ns"
                 .into(),
+            Workload::MutexLong => format!(
+                "`mutex_contention` with a long critical section: 8 tasks each lock one mutex \
+                 20k times and, holding it, run {MUTEX_LONG_WORK} steps of a dependent \
+                 multiply-add on the value it guards (about a microsecond; Go: the same loop); \
+                 the result is checked; time per lock. With the lock held this long, spinning \
+                 for it cannot pay: this row keeps a spin that wins `mutex_contention` honest"
+            ),
             Workload::WaitGroup => "100k tiny tasks spawned from a task and waited for, each \
                 counted; time from the first spawn until the wait returns, per task. goro: \
                 `WaitGroup` (`add(n)` once, `done()` in each task); tokio: an atomic countdown \

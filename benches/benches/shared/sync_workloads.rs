@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use goro_benches::plan::{MPMC_CAPACITY, MPMC_CONSUMERS, MPMC_PRODUCERS};
+use goro_benches::plan::{MPMC_CAPACITY, MPMC_CONSUMERS, MPMC_PRODUCERS, MUTEX_LONG_WORK};
 use goro_benches::{ns_per, Workload};
 
 use super::channels::{Arm, Channels};
@@ -42,6 +42,47 @@ pub fn mutex_contention<R: Locks>(rt: &R, tasks: usize, locks: usize) -> f64 {
         tasks * locks,
         "mutex_contention: the counter lost increments"
     );
+    ns_per(elapsed, tasks * locks)
+}
+
+/// One long critical section of `mutex_long`: [`MUTEX_LONG_WORK`] dependent multiply-adds on
+/// the guarded value (an LCG step; the same in `benches/go/sync.go`).
+pub fn long_work(value: u64) -> u64 {
+    let mut x = value;
+    for _ in 0..MUTEX_LONG_WORK {
+        x = std::hint::black_box(x)
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+    }
+    x
+}
+
+/// `tasks` tasks each lock one mutex `locks` times and, holding it, run [`long_work`] on the
+/// value it guards; ns per lock. The result is checked against the same steps run in order
+/// (each step is a bijection, and the sections run one at a time, so any interleaving of
+/// whole sections gives the same value; a lost or torn one does not).
+pub fn mutex_long<R: Locks>(rt: &R, tasks: usize, locks: usize) -> f64 {
+    let (total, elapsed) = rt.block_on_task(async move {
+        let state = Arc::new(R::mutex(0u64));
+        let start = Instant::now();
+        let handles: Vec<_> = (0..tasks)
+            .map(|_| {
+                let state = state.clone();
+                R::spawn(async move {
+                    for _ in 0..locks {
+                        R::with_lock(&state, |x: &mut u64| *x = long_work(*x)).await;
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.await;
+        }
+        let elapsed = start.elapsed();
+        (R::with_lock(&state, |x: &mut u64| *x).await, elapsed)
+    });
+    let expected = (0..tasks * locks).fold(0u64, |x, _| long_work(x));
+    assert_eq!(total, expected, "mutex_long: a critical section was lost or torn");
     ns_per(elapsed, tasks * locks)
 }
 

@@ -53,6 +53,7 @@ pub fn run<R: Locks + Channels>(rt: &R, workload: Workload, size: Size, workers:
         }
         Workload::Mpmc => sync_workloads::mpmc(rt, size.count),
         Workload::MutexContention => sync_workloads::mutex_contention(rt, size.count, size.repeat),
+        Workload::MutexLong => sync_workloads::mutex_long(rt, size.count, size.repeat),
         Workload::WaitGroup => sync_workloads::waitgroup(rt, size.count),
         Workload::Select2 => sync_workloads::select2(rt, size.count),
         Workload::ChanMemory => sync_workloads::chan_memory(rt, size.count),
