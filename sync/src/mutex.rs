@@ -8,29 +8,42 @@
 //!
 //! # The protocol
 //!
-//! The lock's state (`locked`, `woken`) and its queue of waiters live together under one
-//! internal std mutex, held only for a few instructions and never across user code.
+//! The lock itself is one atomic word, `state`: `LOCKED` (a guard exists, or the mutex was
+//! handed to a waiter that has not run yet) and `QUEUED` (futures wait in the queue). The
+//! queue, and the `woken` flag below, live under one internal std mutex, held only for a few
+//! instructions and never across user code. `QUEUED` changes only under that mutex, and says
+//! whether the queue is empty.
 //!
-//! - **Lock.** A `lock()` that finds the mutex free takes it at once, even if others are queued:
-//!   this *barging* keeps the lock busy while a woken waiter is still being scheduled, which is
-//!   what makes a contended mutex fast (Go's "normal mode"). Otherwise the future queues its
-//!   waker, under the same internal lock, and returns `Pending`.
-//! - **Unlock, normal mode.** The guard's drop frees the mutex and wakes the oldest waiter,
-//!   unless it has already been woken and not yet run (`woken`: waking it twice would only cost
-//!   a spurious poll). The woken waiter stays at the front of the queue; when it runs it takes
-//!   the mutex if it is still free, and otherwise (someone barged in) waits again at the front.
+//! - **Lock, fast path.** A `lock()` that finds `LOCKED` clear sets it with one
+//!   compare-and-swap, even if others are queued: this *barging* keeps the lock busy while a
+//!   woken waiter is still being scheduled, which is what makes a contended mutex fast (Go's
+//!   "normal mode"). On a machine with more than one CPU a lock held by another thread is
+//!   usually released within nanoseconds, so a `lock()` that finds it held retries a few times
+//!   with a short spin (Go spins four times too) before it queues.
+//! - **Lock, slow path.** Under the internal mutex, the future either takes the lock (it was
+//!   freed meanwhile) or sets `QUEUED`, in one compare-and-swap on `state`, queues its waker,
+//!   and returns `Pending`.
+//! - **Unlock, fast path.** The guard's drop swaps `LOCKED` for nothing, if `state` is exactly
+//!   `LOCKED`: nobody waits, nobody to wake.
+//! - **Unlock, slow path (normal mode).** With `QUEUED` set, the drop takes the internal
+//!   mutex, clears `LOCKED` and wakes the oldest waiter, unless it has already been woken and
+//!   not yet run (`woken`: waking it twice would only cost a spurious poll). The woken waiter
+//!   stays at the front of the queue; when it runs it takes the mutex if it is still free, and
+//!   otherwise (someone barged in) waits again at the front.
 //! - **Unlock, handoff.** If the oldest waiter has been waiting longer than
-//!   [`STARVATION_THRESHOLD`], unlock does not free the mutex: it hands it straight to that
-//!   waiter, which is then its owner before it even runs, so no barging task can take it. A
-//!   waiter therefore waits at most one threshold plus one critical section per waiter ahead of
-//!   it: none can starve (Go's "starvation mode", with the same 1 ms threshold).
+//!   [`STARVATION_THRESHOLD`], unlock does not clear `LOCKED`: it hands the mutex straight to
+//!   that waiter, which is then its owner before it even runs, so no barging task can take it.
+//!   A waiter therefore waits at most one threshold plus one critical section per waiter ahead
+//!   of it: none can starve (Go's "starvation mode", with the same 1 ms threshold).
 //!
-//! No wakeup is lost: a waiter queues under the internal lock, so an unlock either happens
-//! before (and the waiter sees the mutex free) or finds it in the queue. While the mutex is free
-//! and waiters are queued, the front one is always `woken`: the unlock that freed it woke it,
-//! and if that waiter is dropped before running, its drop wakes the next one in its place. A
-//! waiter dropped after being handed the mutex owns it, so its drop unlocks again, handing the
-//! mutex on to the next waiter.
+//! No wakeup is lost: a waiter sets `QUEUED` in the same compare-and-swap that finds `LOCKED`
+//! set, so the holder's later unlock fails its fast path and takes the internal mutex, behind
+//! the waiter's queuing; an unlock that came first left `LOCKED` clear, and the waiter takes
+//! the lock instead of queuing. While the mutex is free and waiters are queued, the front one
+//! is always `woken`: the unlock that freed it woke it (or saw a barger holding the lock,
+//! whose own unlock will take the slow path), and if that waiter is dropped before running,
+//! its drop wakes the next one in its place. A waiter dropped after being handed the mutex
+//! owns it, so its drop unlocks again, handing the mutex on to the next waiter.
 
 #![allow(unsafe_code)]
 
@@ -43,6 +56,23 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::waiters::{lock, Key, StdMutex, Waiters};
+
+#[cfg(all(test, goro_loom))]
+use loom::sync::atomic::AtomicUsize;
+#[cfg(not(all(test, goro_loom)))]
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+
+/// `state`: a guard exists, or the mutex was handed to a waiter.
+const LOCKED: usize = 1;
+/// `state`: the queue of waiters is not empty (changed only under the internal mutex).
+const QUEUED: usize = 2;
+
+/// How many times a `lock()` that finds the mutex held retries before it queues (only with
+/// more than one CPU; none under loom, which would explore every spin).
+const SPIN_ROUNDS: u32 = if cfg!(all(test, goro_loom)) { 0 } else { 4 };
+/// The CPU pauses between two tries.
+const SPIN_PAUSES: u32 = 16;
 
 /// How long the oldest waiter may wait before unlock hands the mutex straight to it.
 ///
@@ -70,7 +100,9 @@ pub const STARVATION_THRESHOLD: Duration = Duration::from_millis(1);
 /// });
 /// ```
 pub struct Mutex<T: ?Sized> {
-    /// Whether the value is locked, and who waits for it.
+    /// `LOCKED` and `QUEUED` (see the module docs).
+    state: AtomicUsize,
+    /// Who waits for the lock.
     synced: StdMutex<Synced>,
     /// The protected value; reached only through a [`MutexGuard`].
     value: UnsafeCell<T>,
@@ -83,10 +115,8 @@ unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 // as for `std::sync::Mutex`.
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
-/// The lock state, under the internal std mutex.
+/// The waiters, under the internal std mutex.
 struct Synced {
-    /// Whether a guard exists (or the mutex has been handed to a waiter that has not run yet).
-    locked: bool,
     /// Whether the front waiter has been woken to retry and has not run since: a later unlock
     /// need not wake it again.
     woken: bool,
@@ -116,37 +146,6 @@ impl Waiting {
     }
 }
 
-impl Synced {
-    /// Releases the lock: hands it to a starving front waiter, or frees it and wakes the front
-    /// waiter. Returns the waker to wake once the internal lock is released.
-    fn unlock(&mut self) -> Option<Waker> {
-        match self.waiters.front_data() {
-            Some(front) if front.is_starving() => {
-                self.woken = false;
-                self.waiters.grant_front(())
-            }
-            _ => {
-                self.locked = false;
-                self.wake_front()
-            }
-        }
-    }
-
-    /// While the mutex is free, makes sure the front waiter (if any) has been woken.
-    fn wake_front(&mut self) -> Option<Waker> {
-        if self.locked || self.woken {
-            return None;
-        }
-        let front = self.waiters.front()?;
-        let waker = self.waiters.waker(front)?;
-        if let Some(waiting) = self.waiters.data_mut(front) {
-            waiting.wakes += 1;
-        }
-        self.woken = true;
-        Some(waker)
-    }
-}
-
 impl<T> Mutex<T> {
     /// Creates an unlocked mutex holding `value`.
     ///
@@ -156,8 +155,8 @@ impl<T> Mutex<T> {
     /// ```
     pub fn new(value: T) -> Mutex<T> {
         Mutex {
+            state: AtomicUsize::new(0),
             synced: StdMutex::new(Synced {
-                locked: false,
                 woken: false,
                 waiters: Waiters::new(),
             }),
@@ -214,12 +213,7 @@ impl<T: ?Sized> Mutex<T> {
     /// assert!(m.try_lock().is_some());
     /// ```
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        let mut synced = lock(&self.synced);
-        if synced.locked {
-            return None;
-        }
-        synced.locked = true;
-        Some(MutexGuard { mutex: self })
+        self.try_acquire().then(|| MutexGuard { mutex: self })
     }
 
     /// A mutable reference to the value; no lock needed, since `&mut self` proves exclusivity.
@@ -233,13 +227,115 @@ impl<T: ?Sized> Mutex<T> {
         self.value.get_mut()
     }
 
+    /// Sets `LOCKED` if it is clear.
+    #[inline]
+    fn try_acquire(&self) -> bool {
+        let mut state = self.state.load(Relaxed);
+        while state & LOCKED == 0 {
+            match (self.state).compare_exchange_weak(state, state | LOCKED, Acquire, Relaxed) {
+                Ok(_) => return true,
+                Err(now) => state = now,
+            }
+        }
+        false
+    }
+
+    /// Retries a held lock a few times, pausing in between (see the module docs).
+    fn spin_acquire(&self) -> bool {
+        if !multi_cpu() {
+            return false;
+        }
+        for _ in 0..SPIN_ROUNDS {
+            for _ in 0..SPIN_PAUSES {
+                std::hint::spin_loop();
+            }
+            if self.try_acquire() {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Under the internal mutex: takes the lock if it is free, or else marks the queue as
+    /// not empty, in one step. True if the lock was taken.
+    fn acquire_or_mark_queued(&self) -> bool {
+        let mut state = self.state.load(Relaxed);
+        loop {
+            let (next, ordering) = if state & LOCKED == 0 {
+                (state | LOCKED, Acquire)
+            } else {
+                (state | QUEUED, Relaxed)
+            };
+            match (self.state).compare_exchange_weak(state, next, ordering, Relaxed) {
+                Ok(_) => return state & LOCKED == 0,
+                Err(now) => state = now,
+            }
+        }
+    }
+
+    /// Under the internal mutex, after the queue changed: clears `QUEUED` if it is empty.
+    fn sync_queued(&self, synced: &Synced) {
+        if synced.waiters.is_empty() {
+            self.state.fetch_and(!QUEUED, Relaxed);
+        }
+    }
+
     /// Releases the lock held by a guard being dropped.
     fn unlock(&self) {
-        let waker = lock(&self.synced).unlock();
+        if (self.state)
+            .compare_exchange(LOCKED, 0, Release, Relaxed)
+            .is_ok()
+        {
+            return; // nobody waits
+        }
+        let mut synced = lock(&self.synced);
+        let waker = self.unlock_slow(&mut synced);
+        drop(synced);
         if let Some(waker) = waker {
             waker.wake();
         }
     }
+
+    /// Under the internal mutex, by the lock's owner: hands the lock to a starving front
+    /// waiter, or clears `LOCKED` and wakes the front waiter. Returns the waker to wake once
+    /// the internal mutex is released.
+    fn unlock_slow(&self, synced: &mut Synced) -> Option<Waker> {
+        let waker = match synced.waiters.front_data() {
+            Some(front) if front.is_starving() => {
+                synced.woken = false;
+                synced.waiters.grant_front(())
+            }
+            _ => {
+                self.state.fetch_and(!LOCKED, Release);
+                self.wake_front(synced)
+            }
+        };
+        self.sync_queued(synced);
+        waker
+    }
+
+    /// Under the internal mutex, while the lock is free: makes sure the front waiter (if any)
+    /// has been woken. A lock taken meanwhile by a barging task needs no wake: its unlock
+    /// takes the slow path (`QUEUED` is set) and wakes the front waiter then.
+    fn wake_front(&self, synced: &mut Synced) -> Option<Waker> {
+        if synced.woken || self.state.load(Relaxed) & LOCKED != 0 {
+            return None;
+        }
+        let front = synced.waiters.front()?;
+        let waker = synced.waiters.waker(front)?;
+        if let Some(waiting) = synced.waiters.data_mut(front) {
+            waiting.wakes += 1;
+        }
+        synced.woken = true;
+        Some(waker)
+    }
+}
+
+/// Whether this machine has more than one CPU (read once): spinning on a lock only helps when
+/// its holder can run at the same time.
+fn multi_cpu() -> bool {
+    static MULTI: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *MULTI.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
 }
 
 impl<T: Default> Default for Mutex<T> {
@@ -258,7 +354,7 @@ impl<T: ?Sized> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let synced = lock(&self.synced);
         f.debug_struct("Mutex")
-            .field("locked", &synced.locked)
+            .field("locked", &(self.state.load(Relaxed) & LOCKED != 0))
             .field("waiters", &synced.waiters.len())
             .finish_non_exhaustive()
     }
@@ -286,9 +382,11 @@ impl<'a, T: ?Sized> Future for Lock<'a, T> {
         let mutex = self.mutex;
         let Some(key) = self.key else {
             futures_lite::ready!(crate::coop::poll_proceed(cx));
+            if mutex.try_acquire() || mutex.spin_acquire() {
+                return Poll::Ready(MutexGuard { mutex });
+            }
             let mut synced = lock(&mutex.synced);
-            if !synced.locked {
-                synced.locked = true;
+            if mutex.acquire_or_mark_queued() {
                 return Poll::Ready(MutexGuard { mutex });
             }
             let waiting = Waiting {
@@ -300,6 +398,8 @@ impl<'a, T: ?Sized> Future for Lock<'a, T> {
         };
         let mut synced = lock(&mutex.synced);
         if synced.waiters.take_grant(key).is_some() {
+            // Handed the lock: `LOCKED` was never cleared for us.
+            mutex.sync_queued(&synced);
             drop(synced);
             self.key = None;
             return Poll::Ready(MutexGuard { mutex });
@@ -308,9 +408,9 @@ impl<'a, T: ?Sized> Future for Lock<'a, T> {
             // This is the run the wake was for: a later unlock must wake us again.
             synced.woken = false;
         }
-        if !synced.locked {
-            synced.locked = true;
+        if mutex.try_acquire() {
             synced.waiters.remove(key);
+            mutex.sync_queued(&synced);
             drop(synced);
             self.key = None;
             return Poll::Ready(MutexGuard { mutex });
@@ -325,18 +425,20 @@ impl<T: ?Sized> Drop for Lock<'_, T> {
         let Some(key) = self.key.take() else {
             return;
         };
-        let mut synced = lock(&self.mutex.synced);
+        let mutex = self.mutex;
+        let mut synced = lock(&mutex.synced);
         let was_woken = synced.woken && synced.waiters.front() == Some(key);
         let waker = if synced.waiters.remove(key).is_some() {
             // The lock was handed to us: hand it on.
-            synced.unlock()
+            mutex.unlock_slow(&mut synced)
         } else if was_woken {
             // We were woken to take the free lock: wake the next waiter in our place.
             synced.woken = false;
-            synced.wake_front()
+            mutex.wake_front(&mut synced)
         } else {
             None
         };
+        mutex.sync_queued(&synced);
         drop(synced);
         if let Some(waker) = waker {
             waker.wake();
