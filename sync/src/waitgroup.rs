@@ -10,16 +10,19 @@
 //!
 //! # The protocol
 //!
-//! The counter and the queue of waiting futures live together under one internal std mutex,
-//! shared by every clone of the group.
+//! The counter is one atomic word; the queue of waiting futures lives under one internal std
+//! mutex. Both are shared by every clone of the group.
 //!
-//! - **`add(n)`** raises the counter; **`done()`** lowers it by one and, when it reaches zero,
-//!   releases every queued waiter at once (taking them out of the queue and waking them).
-//! - **`wait()`** completes at once if the counter is zero; otherwise it queues, under the same
-//!   lock, and returns `Pending`.
+//! - **`add(n)`** raises the counter. **`done()`** lowers it by one with a single atomic
+//!   operation; only the `done` that takes it to zero takes the mutex, to release every queued
+//!   waiter at once (taking them out of the queue and waking them). So tasks finishing on
+//!   several workers never contend for a lock, as in Go's `WaitGroup`.
+//! - **`wait()`** completes at once if the counter reads zero; otherwise it takes the mutex,
+//!   reads the counter again, and queues if it is still not zero, returning `Pending`.
 //!
-//! No wakeup is lost: a waiter checks the counter and queues under the lock `done` takes, so the
-//! `done` that reaches zero either came first (the waiter sees zero) or finds it queued.
+//! No wakeup is lost: the `done` that reaches zero lowers the counter *before* it takes the
+//! mutex, and a waiter reads the counter *under* the mutex before queuing. If the waiter took
+//! the mutex first, that `done` finds it queued; if the `done` did, the waiter reads zero.
 //! Releasing is final: a waiter released when the counter reached zero completes even if `add`
 //! raises the counter again before the waiter runs. A dropped waiter simply leaves the queue:
 //! a release is meant for everyone waiting, so there is nothing to pass on.
@@ -29,7 +32,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use std::sync::atomic::Ordering::{AcqRel, Acquire};
+
 use crate::waiters::{lock, Arc, Key, StdMutex, Waiters};
+
+#[cfg(all(test, goro_loom))]
+use loom::sync::atomic::AtomicUsize;
+#[cfg(not(all(test, goro_loom)))]
+use std::sync::atomic::AtomicUsize;
 
 /// Waits for a collection of tasks to finish.
 ///
@@ -64,15 +74,15 @@ use crate::waiters::{lock, Arc, Key, StdMutex, Waiters};
 #[derive(Clone)]
 pub struct WaitGroup {
     /// The counter and the waiters, shared by all clones.
-    shared: Arc<StdMutex<Synced>>,
+    shared: Arc<Shared>,
 }
 
-/// The group's state, under the internal std mutex.
-struct Synced {
+/// What the clones of a group share.
+struct Shared {
     /// Tasks added and not yet done.
-    count: usize,
+    count: AtomicUsize,
     /// The futures waiting for `count` to reach zero.
-    waiters: Waiters<(), ()>,
+    waiters: StdMutex<Waiters<(), ()>>,
 }
 
 impl WaitGroup {
@@ -84,10 +94,10 @@ impl WaitGroup {
     /// ```
     pub fn new() -> WaitGroup {
         WaitGroup {
-            shared: Arc::new(StdMutex::new(Synced {
-                count: 0,
-                waiters: Waiters::new(),
-            })),
+            shared: Arc::new(Shared {
+                count: AtomicUsize::new(0),
+                waiters: StdMutex::new(Waiters::new()),
+            }),
         }
     }
 
@@ -107,12 +117,15 @@ impl WaitGroup {
     /// ```
     #[track_caller]
     pub fn add(&self, n: usize) {
-        let mut synced = lock(&self.shared);
-        match synced.count.checked_add(n) {
-            Some(count) => synced.count = count,
-            None => {
-                drop(synced);
+        let count = &self.shared.count;
+        let mut current = count.load(Acquire);
+        loop {
+            let Some(next) = current.checked_add(n) else {
                 panic!("goro: WaitGroup counter overflowed usize in add({n})");
+            };
+            match count.compare_exchange_weak(current, next, AcqRel, Acquire) {
+                Ok(_) => return,
+                Err(now) => current = now,
             }
         }
     }
@@ -134,21 +147,26 @@ impl WaitGroup {
     /// ```
     #[track_caller]
     pub fn done(&self) {
-        let mut synced = lock(&self.shared);
-        if synced.count == 0 {
-            drop(synced);
-            panic!(
-                "goro: WaitGroup::done called more times than add counted (negative WaitGroup \
+        let count = &self.shared.count;
+        let mut current = count.load(Acquire);
+        loop {
+            if current == 0 {
+                panic!(
+                    "goro: WaitGroup::done called more times than add counted (negative WaitGroup \
                  counter); call add(n) once for the n tasks before starting them, and done() \
                  exactly once in each"
-            );
+                );
+            }
+            match count.compare_exchange_weak(current, current - 1, AcqRel, Acquire) {
+                Ok(_) => break,
+                Err(now) => current = now,
+            }
         }
-        synced.count -= 1;
-        if synced.count > 0 {
+        if current > 1 {
             return;
         }
-        let wakers = synced.waiters.grant_all(());
-        drop(synced);
+        // The counter reached zero: release everyone queued (see "No wakeup is lost").
+        let wakers = lock(&self.shared.waiters).grant_all(());
         crate::waiters::wake_all(wakers);
     }
 
@@ -185,10 +203,9 @@ impl Default for WaitGroup {
 
 impl fmt::Debug for WaitGroup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let synced = lock(&self.shared);
         f.debug_struct("WaitGroup")
-            .field("count", &synced.count)
-            .field("waiters", &synced.waiters.len())
+            .field("count", &self.shared.count.load(Acquire))
+            .field("waiters", &lock(&self.shared.waiters).len())
             .finish()
     }
 }
@@ -215,20 +232,23 @@ impl Future for Wait<'_> {
         let group = self.group;
         let Some(key) = self.key else {
             futures_lite::ready!(crate::coop::poll_proceed(cx));
-            let mut synced = lock(&group.shared);
-            if synced.count == 0 {
+            if group.shared.count.load(Acquire) == 0 {
                 return Poll::Ready(());
             }
-            self.key = Some(synced.waiters.push_back((), cx.waker()));
+            let mut waiters = lock(&group.shared.waiters);
+            if group.shared.count.load(Acquire) == 0 {
+                return Poll::Ready(());
+            }
+            self.key = Some(waiters.push_back((), cx.waker()));
             return Poll::Pending;
         };
-        let mut synced = lock(&group.shared);
-        if synced.waiters.take_grant(key).is_some() {
-            drop(synced);
+        let mut waiters = lock(&group.shared.waiters);
+        if waiters.take_grant(key).is_some() {
+            drop(waiters);
             self.key = None;
             return Poll::Ready(());
         }
-        synced.waiters.register(key, cx.waker());
+        waiters.register(key, cx.waker());
         Poll::Pending
     }
 }
@@ -236,7 +256,7 @@ impl Future for Wait<'_> {
 impl Drop for Wait<'_> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
-            lock(&self.group.shared).waiters.remove(key);
+            lock(&self.group.shared.waiters).remove(key);
         }
     }
 }
@@ -268,7 +288,7 @@ mod loom_tests {
                 })
                 .collect();
             crate::waiters::block_on(wg.wait());
-            assert_eq!(lock(&wg.shared).count, 0);
+            assert_eq!(wg.shared.count.load(Acquire), 0);
             for worker in workers {
                 worker.join().unwrap();
             }
