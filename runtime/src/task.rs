@@ -80,8 +80,9 @@ const NAMED: u64 = 1 << 61;
 const ABORTED: u64 = 1 << 63;
 const SHARD_SHIFT: u32 = 32;
 const SHARD_MASK: u64 = 0xFFFF;
-// Shard `i + 1` is worker `i`'s: every worker's shard must fit in the mask.
-const _: () = assert!(crate::builder::MAX_WORKERS < SHARD_MASK as usize);
+// Shard `i + 1` is worker `i`'s: every worker's shard, replacement workers' included (as
+// many slots again as workers, `executor/monitor.rs`), must fit in the mask.
+const _: () = assert!(2 * crate::builder::MAX_WORKERS < SHARD_MASK as usize);
 /// A blocking call dropped because no thread could start for it keeps the OS error here
 /// (12 bits: Linux errno values stay below 4096), so its handle can report it.
 const SPAWN_ERRNO_SHIFT: u32 = 48;

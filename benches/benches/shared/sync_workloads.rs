@@ -82,7 +82,10 @@ pub fn mutex_long<R: Locks>(rt: &R, tasks: usize, locks: usize) -> f64 {
         (R::with_lock(&state, |x: &mut u64| *x).await, elapsed)
     });
     let expected = (0..tasks * locks).fold(0u64, |x, _| long_work(x));
-    assert_eq!(total, expected, "mutex_long: a critical section was lost or torn");
+    assert_eq!(
+        total, expected,
+        "mutex_long: a critical section was lost or torn"
+    );
     ns_per(elapsed, tasks * locks)
 }
 
