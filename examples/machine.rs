@@ -15,7 +15,8 @@
 //! runs on: measure the stall this causes to a task queued on that worker. With a second
 //! worker, an idle peer takes it over within milliseconds; on one worker, the monitor starts a
 //! replacement worker once the block passes its threshold (10 ms), as Go starts a new M for
-//! a P whose M blocks in a system call, and reports the blocking task on stderr; with the
+//! a P whose M blocks in a system call (the sleeping thread waits in the OS), and reports
+//! the blocking task; with the
 //! monitor off, the task waits the whole call. Then the same blocking call in
 //! `spawn_blocking`, which stalls nobody.
 

@@ -226,9 +226,11 @@ impl Builder {
     ///
     /// - its queued tasks are taken by the other workers, its LIFO task included, and timers
     ///   keep firing on a sleeping worker (this happens with the monitor off too);
-    /// - a *replacement worker* thread takes its place until it returns, so the runtime keeps
+    /// - if its thread waits in the OS (a blocking system call, a sleep, a lock), a
+    ///   *replacement worker* thread takes its place until it returns, so the runtime keeps
     ///   the capacity it was built with, up to [`max_replacement_workers`](Self::max_replacement_workers)
-    ///   at once;
+    ///   at once (Go's hand-off of a P whose thread is in a system call); a task that
+    ///   computes gets none, since another thread would only share the busy cores;
     /// - the task is reported, once per task, with its name, spawn location and how long
     ///   (see [`on_blocked_worker`](Self::on_blocked_worker); by default on standard error).
     ///

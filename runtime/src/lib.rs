@@ -35,8 +35,9 @@
 //!
 //! A task that blocks its worker (a long loop, `std::thread::sleep`) is seen by the
 //! runtime's monitor thread (`executor/monitor.rs`, Go's sysmon): after 10 ms
-//! ([`Builder::blocked_worker_threshold`]) a replacement worker takes the blocked one's place
-//! until it returns, and the task is reported once ([`BlockedWorker`]). Replacements join
+//! ([`Builder::blocked_worker_threshold`]) the task is reported once ([`BlockedWorker`]),
+//! and if its thread waits in the OS a replacement worker takes the blocked one's place
+//! until it returns. Replacements join
 //! and leave the idle bookkeeping without losing a wake (`executor/idle.rs`), and the monitor
 //! sleeps, then exits, while every worker sleeps, with a gate that a waking worker always
 //! gets through.
@@ -52,9 +53,9 @@
 //! # What goro does not do
 //!
 //! - It does not preempt. A task that loops without awaiting holds its worker until it
-//!   awaits; other workers steal the tasks queued behind it, timers keep firing, and a
-//!   replacement worker takes the blocked one's place, but the task itself cannot be
-//!   interrupted. Put long computations in [`spawn_blocking`] or yield.
+//!   awaits; other workers steal the tasks queued behind it, timers keep firing, and the
+//!   monitor reports it (and replaces a worker blocked in the OS), but the task itself
+//!   cannot be interrupted. Put long computations in [`spawn_blocking`] or yield.
 //! - It has no single-threaded "current thread" flavour and no `spawn_local` for `!Send`
 //!   futures: every task may move between workers.
 //! - `block_on` cannot be nested inside a task.

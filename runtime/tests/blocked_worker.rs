@@ -121,9 +121,44 @@ fn the_blocking_task_is_reported_once_with_its_name_and_location() {
         assert_eq!(r.task().location().line(), line);
         assert!(r.blocked_for() >= THRESHOLD, "{r:?}");
         assert!(r.replaced(), "{r:?}");
+        assert!(!r.on_cpu(), "a sleeping task is not computing: {r:?}");
         let text = r.to_string();
         assert!(text.contains("\"resize\" held worker"), "{text}");
         assert!(text.contains("spawn_blocking"), "{text}");
+    });
+}
+
+#[test]
+fn a_computing_task_is_reported_but_gets_no_replacement() {
+    watchdog(120, || {
+        let (rt, reports) = runtime("bwcpu", 1);
+        let spinner = rt.spawn(async {
+            // Computes for 300 ms without awaiting: on its CPU the whole time.
+            let start = Instant::now();
+            let mut x = 0u64;
+            while start.elapsed() < Duration::from_millis(300) {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+            }
+            x
+        });
+        let end = Instant::now() + Duration::from_millis(250);
+        while Instant::now() < end {
+            // At most: a listing of /proc/self/task can miss a thread while others come and go.
+            assert!(worker_threads("bwcpu") <= 1, "{:?}", threads_named("bwcpu"));
+            assert_eq!(rt.metrics().replacements_running, 0);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        rt.block_on(spinner).unwrap();
+        let reports = reports.lock().unwrap().clone();
+        assert_eq!(reports.len(), 1, "{reports:#?}");
+        assert!(reports[0].on_cpu(), "{:?}", reports[0]);
+        assert!(!reports[0].replaced(), "{:?}", reports[0]);
+        assert!(
+            reports[0].to_string().contains("computing"),
+            "{}",
+            reports[0]
+        );
+        assert_eq!(rt.metrics().replacements_running, 0);
     });
 }
 

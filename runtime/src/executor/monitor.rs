@@ -20,8 +20,13 @@
 //! - reports the task in that poll, once per task (its id, name, spawn location and how
 //!   long so far), to the runtime's
 //!   [`on_blocked_worker`](crate::Builder::on_blocked_worker) callback or to standard error;
-//! - starts a replacement worker, up to the runtime's limit (by default as many as it has
-//!   workers), so that the number of workers able to run tasks stays what it was built with.
+//! - if the worker's thread waits in the OS (a blocking system call, a sleep, a lock: its
+//!   state in `/proc/thread-self/stat` is `S` or `D` at a sample), starts a replacement
+//!   worker, up to the runtime's limit (by default as many as it has workers), so that the
+//!   number of workers able to run tasks stays what it was built with. This is Go's rule:
+//!   sysmon hands a P to a new thread when its goroutine is in a system call. A task that
+//!   computes gets no replacement: the cores are busy, and another thread would only share
+//!   them (Go preempts such a goroutine; goro cannot, and reports it).
 //!
 //! # Replacement workers
 //!
@@ -103,8 +108,8 @@ impl fmt::Debug for BlockedHook {
 /// standard error:
 ///
 /// ```text
-/// goro: task 7 "resize" held worker 1 for 12ms in one poll (blocking the thread, or a long
-/// computation); a replacement worker runs the other tasks meanwhile
+/// goro: task 7 "resize" held worker 1 for 12ms in one poll, blocked in the OS; a replacement
+/// worker runs the other tasks meanwhile
 ///     spawned at src/main.rs:21:5
 ///     Blocking calls belong in goro::spawn_blocking; a long computation should call
 ///     goro::yield_now().await now and then.
@@ -119,6 +124,8 @@ pub struct BlockedWorker {
     blocked_for: Duration,
     /// Whether a replacement worker was started.
     replaced: bool,
+    /// Whether the worker's thread was on a CPU (computing) rather than waiting in the OS.
+    on_cpu: bool,
 }
 
 impl BlockedWorker {
@@ -139,10 +146,18 @@ impl BlockedWorker {
         self.blocked_for
     }
 
-    /// Whether a replacement worker took the blocked worker's place; false when the
-    /// runtime's replacements were all in use (or it allows none).
+    /// Whether a replacement worker took the blocked worker's place; false when the task
+    /// was computing ([`on_cpu`](Self::on_cpu)), or the runtime's replacements were all in
+    /// use (or it allows none).
     pub fn replaced(&self) -> bool {
         self.replaced
+    }
+
+    /// Whether the worker's thread was busy on a CPU (a long computation) rather than
+    /// waiting in the OS (a blocking system call, a sleep, a lock). A computing task gets no
+    /// replacement: with the cores busy, another thread would only share them.
+    pub fn on_cpu(&self) -> bool {
+        self.on_cpu
     }
 }
 
@@ -154,14 +169,16 @@ impl fmt::Display for BlockedWorker {
         }
         write!(
             f,
-            " held worker {} for {:?} in one poll (blocking the thread, or a long computation); ",
+            " held worker {} for {:?} in one poll, ",
             self.worker,
             Duration::from_millis(self.blocked_for.as_millis() as u64),
         )?;
-        if self.replaced {
-            f.write_str("a replacement worker runs the other tasks meanwhile")?;
+        if self.on_cpu {
+            f.write_str("computing; the other workers take the tasks queued behind it")?;
+        } else if self.replaced {
+            f.write_str("blocked in the OS; a replacement worker runs the other tasks meanwhile")?;
         } else {
-            f.write_str("no replacement worker was free: the runtime runs with one worker less")?;
+            f.write_str("blocked in the OS; no replacement worker was free")?;
         }
         write!(
             f,
@@ -493,10 +510,27 @@ struct Watch {
     tick: u32,
     /// When the tick was last seen to change.
     since: Instant,
-    /// Once the worker looked stuck: when, and the time its thread had then waited for a CPU.
-    suspect: Option<(Instant, u64)>,
-    /// Whether this stretch of blocking was counted and handled.
-    handled: bool,
+    /// Once the worker looked stuck: when, and its thread's scheduler times then.
+    suspect: Option<(Instant, Sched)>,
+    /// Whether this stretch of blocking has been reported (or its task found reported).
+    reported: bool,
+    /// Whether a replacement was started for this stretch.
+    replaced: bool,
+    /// Whether its thread was seen waiting in the OS during this stretch.
+    in_os: bool,
+}
+
+impl Watch {
+    fn new(tick: u32, now: Instant) -> Watch {
+        Watch {
+            tick,
+            since: now,
+            suspect: None,
+            reported: false,
+            replaced: false,
+            in_os: false,
+        }
+    }
 }
 
 /// The monitor thread's loop.
@@ -510,12 +544,7 @@ fn run(handle: &Arc<Handle>) {
     let period = monitor.period(threshold);
     let now = Instant::now();
     let mut watches: Vec<Watch> = (executor.remotes.iter())
-        .map(|r| Watch {
-            tick: r.tick.load(Relaxed),
-            since: now,
-            suspect: None,
-            handled: false,
-        })
+        .map(|r| Watch::new(r.tick.load(Relaxed), now))
         .collect();
     let mut reported: HashSet<u64> = HashSet::new();
     while !handle.is_shutdown() {
@@ -533,17 +562,13 @@ fn run(handle: &Arc<Handle>) {
         }
         monitor.gate.nap(period);
         let now = Instant::now();
+        // Workers blocked in the OS, which a replacement stands in for.
         let mut blocked = 0;
-        let mut newly_blocked = Vec::new();
+        let mut reports = Vec::new();
         for (i, (w, remote)) in watches.iter_mut().zip(executor.remotes.iter()).enumerate() {
             let tick = remote.tick.load(Relaxed);
             if tick != w.tick {
-                *w = Watch {
-                    tick,
-                    since: now,
-                    suspect: None,
-                    handled: false,
-                };
+                *w = Watch::new(tick, now);
                 continue;
             }
             let held = now - w.since;
@@ -556,22 +581,34 @@ fn run(handle: &Arc<Handle>) {
                 continue;
             }
             let tid = remote.tid.load(Relaxed);
-            let (t0, waited0) = *w.suspect.get_or_insert_with(|| (now, runqueue_wait(tid)));
+            let (t0, at_t0) = *w.suspect.get_or_insert_with(|| (now, Sched::read(tid)));
+            let sched = Sched::read(tid);
             // Time since the suspicion began, minus the time the kernel kept the thread
             // waiting for a CPU: a preempted worker is not blocked by its task.
-            let waited = Duration::from_nanos(runqueue_wait(tid).saturating_sub(waited0));
+            let waited = Duration::from_nanos(sched.wait.saturating_sub(at_t0.wait));
             let own = (now - t0).saturating_sub(waited);
-            if held >= threshold && own >= threshold / 2 {
+            if held < threshold || own < threshold / 2 {
+                continue;
+            }
+            // Blocked. Its thread running or runnable: the task computes, and another thread
+            // would only share the cores with it (Go would preempt it; goro reports it).
+            // Asleep in the kernel, now or at any sample of this stretch: it waits in the OS
+            // (a system call, a sleep, a lock), and a replacement runs the rest.
+            w.in_os |= waits_in_os(tid);
+            let on_cpu = !w.in_os;
+            if !on_cpu {
                 blocked += 1;
-                if !w.handled {
-                    w.handled = true;
-                    newly_blocked.push((i, held));
+                if !w.replaced {
+                    w.replaced = monitor.start_replacement(handle);
                 }
+            }
+            if !w.reported {
+                w.reported = true;
+                reports.push((i, held, w.replaced, on_cpu));
             }
         }
         monitor.blocked.store(blocked, SeqCst);
-        for (worker, held) in newly_blocked {
-            let replaced = monitor.start_replacement(handle);
+        for (worker, blocked_for, replaced, on_cpu) in reports {
             let Some(task) = crate::dump::running_on(handle, worker) else {
                 continue;
             };
@@ -579,8 +616,9 @@ fn run(handle: &Arc<Handle>) {
                 let report = BlockedWorker {
                     worker,
                     task,
-                    blocked_for: held,
+                    blocked_for,
                     replaced,
+                    on_cpu,
                 };
                 match &monitor.settings.on_blocked {
                     Some(hook) => {
@@ -598,16 +636,50 @@ fn run(handle: &Arc<Handle>) {
     }
 }
 
-/// The time thread `tid` of this process has spent waiting for a CPU, in nanoseconds
-/// (the second field of its `schedstat`); 0 when unknown.
-fn runqueue_wait(tid: i32) -> u64 {
+/// Whether thread `tid` of this process sleeps in the kernel (state `S` or `D` in its
+/// `/proc/self/task/<tid>/stat`): a blocking system call, a sleep, a lock. False when it
+/// runs, waits for a CPU, or cannot be read.
+fn waits_in_os(tid: i32) -> bool {
     if tid == 0 {
-        return 0;
+        return false;
     }
-    std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat"))
-        .ok()
-        .and_then(|s| s.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")) else {
+        return false;
+    };
+    // `tid (comm) state ...`: the name may hold spaces and parentheses, the state follows
+    // the last `)`.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.trim_start().chars().next());
+    matches!(state, Some('S' | 'D'))
+}
+
+/// A thread's scheduler times, from `/proc/self/task/<tid>/schedstat`; zeros when unknown.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sched {
+    /// Nanoseconds on a CPU (read for completeness; the monitor judges by `wait`).
+    #[allow(dead_code)]
+    cpu: u64,
+    /// Nanoseconds runnable but waiting for a CPU.
+    wait: u64,
+}
+
+impl Sched {
+    fn read(tid: i32) -> Sched {
+        if tid == 0 {
+            return Sched::default();
+        }
+        let Ok(text) = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")) else {
+            return Sched::default();
+        };
+        let mut fields = text
+            .split_whitespace()
+            .map(|f| f.parse::<u64>().unwrap_or(0));
+        Sched {
+            cpu: fields.next().unwrap_or(0),
+            wait: fields.next().unwrap_or(0),
+        }
+    }
 }
 
 #[cfg(all(test, goro_loom))]
