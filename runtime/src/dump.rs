@@ -698,9 +698,27 @@ fn watch_sigquit(mut listener: BlockingListener) {
 }
 
 /// The task in a poll on worker `worker`, if any (the monitor's report, `monitor.rs`).
+/// Walks the registry without copying it: with a million tasks a full snapshot would be a
+/// hundred megabytes, which an allocator may keep after it is freed.
 pub(crate) fn running_on(handle: &Handle, worker: usize) -> Option<TaskInfo> {
-    (snapshot(handle).tasks.into_iter())
-        .find(|t| t.state == TaskState::Running && t.last_worker == Some(worker) && !t.blocking)
+    let now = coarse_now();
+    let mut found = handle.executor.remotes[worker].first_poll.read(worker, now);
+    if found.is_none() {
+        handle.tasks.for_each(|meta| {
+            if found.is_none() {
+                let info = TaskInfo::read(meta, now);
+                if info.state == TaskState::Running
+                    && info.last_worker == Some(worker)
+                    && !info.blocking
+                {
+                    found = Some(info);
+                }
+            }
+        });
+    }
+    let mut info = found?;
+    info.name = handle.tasks.name_of(info.id);
+    Some(info)
 }
 
 /// Writes the dump of every live runtime to standard error, in one piece.
