@@ -203,31 +203,23 @@ impl Idle {
     /// when somebody took it off to give it work (it then searches, and counts as awake).
     #[must_use]
     pub(crate) fn retire_parked(&self, index: usize) -> bool {
-        let mut sleepers = self.sleepers();
-        match sleepers.iter().position(|&i| i == index) {
-            Some(pos) => {
-                sleepers.swap_remove(pos);
-                self.state.fetch_sub(ONE_LIVE, SeqCst);
-                true
-            }
-            None => false,
+        let removed = remove_sleeper(&mut self.sleepers(), index);
+        if removed {
+            self.state.fetch_sub(ONE_LIVE, SeqCst);
         }
+        removed
     }
 
     /// Called by a worker that woke up on its own (an I/O event, a timer, a spurious wake)
     /// with work in hand: takes it off the sleepers list. Returns false when somebody had
     /// already taken it off (and counted it as searching) to give it work.
     pub(crate) fn unpark_self(&self, index: usize) -> bool {
-        let mut sleepers = self.sleepers();
-        match sleepers.iter().position(|&i| i == index) {
-            Some(pos) => {
-                sleepers.swap_remove(pos);
-                self.state.fetch_add(ONE_UNPARKED, SeqCst);
-                self.count_wake();
-                true
-            }
-            None => false,
+        let removed = remove_sleeper(&mut self.sleepers(), index);
+        if removed {
+            self.state.fetch_add(ONE_UNPARKED, SeqCst);
+            self.count_wake();
         }
+        removed
     }
 
     /// Offers the most recent sleeper to `choose` while holding the sleepers lock, so that
@@ -256,9 +248,9 @@ impl Idle {
         c.live - c.unparked
     }
 
-    /// The number of workers that exist right now, replacements included.
-    pub(crate) fn num_live(&self) -> usize {
-        self.counts().live
+    /// Whether any worker is awake.
+    pub(crate) fn any_awake(&self) -> bool {
+        self.counts().unparked > 0
     }
 
     /// Whether any worker sleeps, read with an RMW (`fetch_add(0)`): ordered after the
@@ -268,6 +260,17 @@ impl Idle {
     pub(crate) fn any_sleeping(&self) -> bool {
         let c = Counts::of(self.state.fetch_add(0, SeqCst));
         c.unparked < c.live
+    }
+}
+
+/// Takes worker `index` off the sleepers list (under its lock); false if it was not on it.
+fn remove_sleeper(sleepers: &mut Vec<usize>, index: usize) -> bool {
+    match sleepers.iter().position(|&i| i == index) {
+        Some(pos) => {
+            sleepers.swap_remove(pos);
+            true
+        }
+        None => false,
     }
 }
 

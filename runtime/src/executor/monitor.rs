@@ -14,8 +14,9 @@
 //! has not moved for the threshold (default [`DEFAULT_THRESHOLD`], see
 //! [`Builder::blocked_worker_threshold`](crate::Builder::blocked_worker_threshold)), and
 //! that is not asleep, is *blocked*: one poll has held it that long. Time the kernel kept the
-//! thread waiting for a CPU (`/proc/thread-self/schedstat`) does not count: on a loaded
-//! machine a preempted worker is not the task's fault. For each blocked worker the monitor
+//! thread waiting for a CPU (`/proc/thread-self/schedstat`; for a thread that is not asleep
+//! in the kernel, only its CPU time counts) does not count: on a loaded machine a preempted
+//! worker is not the task's fault. For each blocked worker the monitor
 //!
 //! - reports the task in that poll, once per task (its id, name, spawn location and how
 //!   long so far), to the runtime's
@@ -363,11 +364,9 @@ impl Monitor {
         self.replacements.load(Relaxed) > 0
     }
 
-    /// Starts the monitor thread (at runtime start).
+    /// Starts the monitor thread (at runtime start, when every worker is awake).
     pub(crate) fn start(&self, handle: &Arc<Handle>) {
-        if self.settings.threshold.is_some() && self.gate.worker_awake() == Reach::Start {
-            self.spawn_monitor(handle);
-        }
+        self.worker_awake(handle);
     }
 
     /// A worker left its sleep to run tasks: make sure the monitor watches.
@@ -583,18 +582,27 @@ fn run(handle: &Arc<Handle>) {
             let tid = remote.tid.load(Relaxed);
             let (t0, at_t0) = *w.suspect.get_or_insert_with(|| (now, Sched::read(tid)));
             let sched = Sched::read(tid);
-            // Time since the suspicion began, minus the time the kernel kept the thread
-            // waiting for a CPU: a preempted worker is not blocked by its task.
-            let waited = Duration::from_nanos(sched.wait.saturating_sub(at_t0.wait));
-            let own = (now - t0).saturating_sub(waited);
+            // Asleep in the kernel, now or at any sample of this stretch: the thread waits in
+            // the OS (a system call, a sleep, a lock). Otherwise it runs or waits for a CPU.
+            w.in_os |= waits_in_os(tid);
+            // The time the task has held the thread since the suspicion began: for a thread
+            // in the OS, the wall time minus what the kernel counted as waiting for a CPU;
+            // for a runnable one, its CPU time alone, so that a worker preempted on a loaded
+            // machine (whose wait the kernel counts only once it runs again) is never
+            // blamed on its task. The kernel's counts lag by up to a tick: that can only
+            // delay a report.
+            let own = if w.in_os {
+                let waited = Duration::from_nanos(sched.wait.saturating_sub(at_t0.wait));
+                (now - t0).saturating_sub(waited)
+            } else {
+                Duration::from_nanos(sched.cpu.saturating_sub(at_t0.cpu))
+            };
             if held < threshold || own < threshold / 2 {
                 continue;
             }
-            // Blocked. Its thread running or runnable: the task computes, and another thread
-            // would only share the cores with it (Go would preempt it; goro reports it).
-            // Asleep in the kernel, now or at any sample of this stretch: it waits in the OS
-            // (a system call, a sleep, a lock), and a replacement runs the rest.
-            w.in_os |= waits_in_os(tid);
+            // Blocked. A thread that computes gets no replacement: another thread would only
+            // share the cores with it (Go would preempt it; goro reports it). One in the OS
+            // does, and the replacement runs the rest.
             let on_cpu = !w.in_os;
             if !on_cpu {
                 blocked += 1;
@@ -657,8 +665,7 @@ fn waits_in_os(tid: i32) -> bool {
 /// A thread's scheduler times, from `/proc/self/task/<tid>/schedstat`; zeros when unknown.
 #[derive(Debug, Clone, Copy, Default)]
 struct Sched {
-    /// Nanoseconds on a CPU (read for completeness; the monitor judges by `wait`).
-    #[allow(dead_code)]
+    /// Nanoseconds on a CPU.
     cpu: u64,
     /// Nanoseconds runnable but waiting for a CPU.
     wait: u64,

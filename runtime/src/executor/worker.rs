@@ -512,7 +512,8 @@ impl Worker {
     /// in a long poll with a task in its LIFO slot).
     fn snapshot_peer_ticks(&self) -> bool {
         let executor = &self.handle.executor;
-        let peers_awake = executor.idle.num_sleeping() < executor.idle.num_live();
+        // This worker already counts as asleep: anyone awake is a peer.
+        let peers_awake = executor.idle.any_awake();
         if peers_awake {
             let mut core = self.core.borrow_mut();
             core.peer_ticks.clear();
