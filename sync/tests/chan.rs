@@ -766,3 +766,26 @@ fn a_receiver_takes_a_waiting_send_even_if_its_future_is_then_dropped() {
     );
     assert_eq!(poll_once(&mut send), Poll::Ready(Ok(())));
 }
+
+#[test]
+fn a_huge_capacity_costs_nothing_until_values_arrive() {
+    // The buffer is allocated as values arrive: room for 2^40 values up front would abort.
+    let (tx, rx) = chan::bounded::<u64>(1 << 40);
+    assert_eq!(tx.capacity(), Some(1 << 40));
+    for i in 0..5000 {
+        tx.try_send(i).unwrap();
+    }
+    assert_eq!(rx.len(), 5000);
+    assert!((0..5000).all(|i| rx.try_recv() == Ok(i)));
+}
+
+#[test]
+fn a_capacity_one_channel_still_holds_exactly_one_value() {
+    // The first value allocates room for one; the bound is the capacity, not the allocation.
+    let (tx, rx) = chan::bounded::<u64>(1);
+    tx.try_send(1).unwrap();
+    assert!(tx.try_send(2).unwrap_err().is_full());
+    assert_eq!(rx.try_recv(), Ok(1));
+    tx.try_send(3).unwrap();
+    assert!(tx.try_send(4).unwrap_err().is_full());
+}

@@ -460,7 +460,7 @@ impl<T> Sender<T> {
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        self.chan.lock().senders += 1;
+        state::add_handle(&mut self.chan.lock().senders);
         Sender {
             chan: self.chan.clone(),
         }
@@ -681,7 +681,7 @@ impl<T> Receiver<T> {
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
-        self.chan.lock().receivers += 1;
+        state::add_handle(&mut self.chan.lock().receivers);
         Receiver::new(self.chan.clone())
     }
 }

@@ -42,8 +42,9 @@ pub(crate) enum Binding {
     /// select's token to `arm`, and its waiter may be taken only by a counterpart that wins
     /// that token. The token is the one of the select arm being polled on this thread (the
     /// binding is derived, and used, within one poll of that arm); `token` is its address,
-    /// kept only to tell one select from another across polls.
-    Arm { token: usize, arm: usize },
+    /// kept only to tell one select from another across polls. (`u32`: a select has at most
+    /// `MAX_ARMS` arms, and the smaller `Op` keeps a parked task's future small.)
+    Arm { token: usize, arm: u32 },
 }
 
 impl Binding {
@@ -58,7 +59,7 @@ impl Binding {
                 // The select is mid-pass: take part in its commit.
                 None => Some(Binding::Arm {
                     token: Arc::as_ptr(token) as usize,
-                    arm,
+                    arm: arm as u32,
                 }),
                 // Our arm already committed (by an earlier operation of the same arm future):
                 // whatever the arm does next is ordinary code.
@@ -87,7 +88,7 @@ impl Binding {
             Binding::Arm { arm, .. } => {
                 let (token, current) =
                     select::current_arm().expect("a select arm's waiter queued outside its poll");
-                debug_assert_eq!(current, *arm);
+                debug_assert_eq!(current, *arm as usize);
                 Owner::Arm { token, arm: *arm }
             }
         }
@@ -98,7 +99,7 @@ impl Binding {
     fn commit(self) {
         if let Binding::Arm { arm, .. } = self {
             let won = select::with_current_arm(|current| {
-                current.is_some_and(|(token, _)| token.commit(arm))
+                current.is_some_and(|(token, _)| token.commit(arm as usize))
             });
             debug_assert!(won, "a select arm completed after its select chose another");
         }

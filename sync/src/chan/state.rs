@@ -17,6 +17,21 @@ use super::errors::{TryRecvError, TrySendError};
 use super::waiters::{Key, Owner, Waiter, WaiterList};
 use crate::select::{self, Claim};
 
+/// The most values a bounded channel's buffer allocates room for at its first value; past
+/// that it grows as it fills, so `bounded(1 << 40)` costs nothing until used.
+const FIRST_BUFFER: usize = 1024;
+
+/// Counts one more handle in `count` (a state's `senders` or `receivers`).
+///
+/// # Panics
+///
+/// If that makes more than `u32::MAX` handles to one channel.
+pub(crate) fn add_handle(count: &mut u32) {
+    *count = count
+        .checked_add(1)
+        .expect("more than u32::MAX handles to one channel");
+}
+
 /// Wakers collected under the lock, woken after it is released.
 #[derive(Default)]
 pub(crate) struct Wakeups {
@@ -73,7 +88,7 @@ fn verdict<T>(waiter: &Waiter<T>) -> Verdict {
     if select::is_polling_here(token) {
         return Verdict::Skip;
     }
-    match token.claim_waiting(*arm) {
+    match token.claim_waiting(*arm as usize) {
         Claim::Won => Verdict::Take,
         Claim::Busy => Verdict::Skip,
         Claim::Lost => Verdict::Stale,
@@ -91,10 +106,11 @@ pub(crate) struct State<T> {
     cap: Option<usize>,
     /// Set by `close` or when the last sender or receiver goes away; never cleared.
     closed: bool,
-    /// Live `Sender` handles; the last one to go closes the channel.
-    pub(crate) senders: usize,
+    /// Live `Sender` handles; the last one to go closes the channel. (`u32`, as the other
+    /// small fields, to keep a channel small: see [`add_handle`].)
+    pub(crate) senders: u32,
     /// Live `Receiver` handles; the last one to go closes the channel and drops the buffer.
-    pub(crate) receivers: usize,
+    pub(crate) receivers: u32,
     /// Futures waiting to send, each holding its value.
     pub(crate) send_waiters: WaiterList<T>,
     /// Futures waiting to receive, each with an empty slot.
@@ -105,7 +121,9 @@ impl<T> State<T> {
     /// An open channel with one sender and one receiver.
     pub(crate) fn new(cap: Option<usize>) -> Self {
         State {
-            buffer: VecDeque::with_capacity(cap.unwrap_or(0)),
+            // Allocated by the first value buffered: a channel that only ever hands values
+            // over (or a task parked on its own channel) never needs one.
+            buffer: VecDeque::new(),
             cap,
             closed: false,
             senders: 1,
@@ -160,10 +178,21 @@ impl<T> State<T> {
             value
         };
         if self.has_space() {
-            self.buffer.push_back(value);
+            self.buffer_push(value);
             return Ok(());
         }
         Err(TrySendError::Full(value))
+    }
+
+    /// Appends to the buffer, which has room; its first allocation is sized for the capacity
+    /// (up to a limit: a huge capacity grows as it fills), not the four values `VecDeque`
+    /// starts with.
+    fn buffer_push(&mut self, value: T) {
+        if self.buffer.capacity() == 0 {
+            let first = self.cap.map_or(0, |cap| cap.min(FIRST_BUFFER));
+            self.buffer.reserve_exact(first);
+        }
+        self.buffer.push_back(value);
     }
 
     /// Receives a value if that needs no waiting: the oldest buffered value, a waiting
@@ -186,7 +215,7 @@ impl<T> State<T> {
             return;
         }
         if let Some(value) = self.take_from_sender(wakeups) {
-            self.buffer.push_back(value);
+            self.buffer_push(value);
         }
     }
 

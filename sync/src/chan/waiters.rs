@@ -18,6 +18,7 @@
 //! Because only the owner frees its entry, a key can never be reused while its future still
 //! holds it, so keys need no generation counter.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -38,8 +39,8 @@ pub(crate) enum Owner {
     Arm {
         /// The select's commit token, shared with its other arms.
         token: Arc<Token>,
-        /// The index of the arm this waiter belongs to.
-        arm: usize,
+        /// The index of the arm this waiter belongs to (below `MAX_ARMS`).
+        arm: u32,
     },
 }
 
@@ -76,32 +77,60 @@ impl<T> Waiter<T> {
     }
 }
 
-/// The handle a future keeps to its entry.
+/// The handle a future keeps to its entry: the slot's index plus one, so that an
+/// `Option<Key>` fits in four bytes (a parked task's future carries one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Key(usize);
+pub(crate) struct Key(NonZeroU32);
 
-/// One occupied slot of the slab.
+impl Key {
+    fn new(index: u32) -> Key {
+        Key(NonZeroU32::MIN.saturating_add(index))
+    }
+
+    fn index(self) -> usize {
+        (self.0.get() - 1) as usize
+    }
+}
+
+/// No entry: the end of the FIFO or of the free list. Indices are `u32` to keep a channel
+/// small; a channel with four billion waiters on one side is out of reach of memory anyway.
+const NIL: u32 = u32::MAX;
+
+/// One slot of the slab.
+enum Slot<T> {
+    /// An entry, linked into the FIFO or not.
+    Taken(Node<T>),
+    /// A vacant slot, threaded into the free list.
+    Vacant {
+        /// The next vacant slot, or `NIL`.
+        next_free: u32,
+    },
+}
+
+/// An entry of the slab.
 struct Node<T> {
     /// The waiter itself.
     waiter: Waiter<T>,
-    /// The entry before this one in the FIFO, while linked.
-    prev: Option<usize>,
-    /// The entry after this one in the FIFO, while linked.
-    next: Option<usize>,
+    /// The entry before this one in the FIFO (`NIL` at the head).
+    prev: u32,
+    /// The entry after this one in the FIFO (`NIL` at the tail).
+    next: u32,
     /// Whether the entry is in the FIFO, where counterparts look for it.
     linked: bool,
 }
 
 /// A FIFO of waiters whose entries can leave from anywhere.
 pub(crate) struct WaiterList<T> {
-    /// The slab: `None` marks a vacant slot.
-    nodes: Vec<Option<Node<T>>>,
-    /// Indices of vacant slots, reused before the slab grows.
-    vacant: Vec<usize>,
-    /// The oldest linked entry.
-    head: Option<usize>,
-    /// The newest linked entry.
-    tail: Option<usize>,
+    /// The slab.
+    nodes: Vec<Slot<T>>,
+    /// The most recently vacated slot, reused before the slab grows (`NIL`: none).
+    free: u32,
+    /// The oldest linked entry (`NIL`: none).
+    head: u32,
+    /// The newest linked entry (`NIL`: none).
+    tail: u32,
+    /// Entries held, linked or not.
+    taken: u32,
 }
 
 impl<T> WaiterList<T> {
@@ -109,83 +138,93 @@ impl<T> WaiterList<T> {
     pub(crate) const fn new() -> Self {
         WaiterList {
             nodes: Vec::new(),
-            vacant: Vec::new(),
-            head: None,
-            tail: None,
+            free: NIL,
+            head: NIL,
+            tail: NIL,
+            taken: 0,
         }
     }
 
     /// Queues `waiter` behind every linked entry.
     pub(crate) fn push_back(&mut self, waiter: Waiter<T>) -> Key {
-        let node = Node {
+        let node = Slot::Taken(Node {
             waiter,
             prev: self.tail,
-            next: None,
+            next: NIL,
             linked: true,
-        };
-        let index = match self.vacant.pop() {
-            Some(index) => {
-                self.nodes[index] = Some(node);
-                index
+        });
+        let index = if self.free != NIL {
+            let index = self.free;
+            let slot = std::mem::replace(&mut self.nodes[index as usize], node);
+            let Slot::Vacant { next_free } = slot else {
+                unreachable!("the free list led to a taken slot");
+            };
+            self.free = next_free;
+            index
+        } else {
+            let index = u32::try_from(self.nodes.len())
+                .ok()
+                .filter(|&i| i < NIL)
+                .expect("more than 2^32 - 1 waiters on one side of a channel");
+            if self.nodes.capacity() == 0 {
+                // Most channels never have more than one waiter per side (a task parked
+                // on its own channel): room for one, not the four `push` would allocate.
+                self.nodes.reserve_exact(1);
             }
-            None => {
-                if self.nodes.capacity() == 0 {
-                    // Most channels never have more than one waiter per side (a task parked
-                    // on its own channel): room for one, not the four `push` would allocate.
-                    self.nodes.reserve_exact(1);
-                }
-                self.nodes.push(Some(node));
-                self.nodes.len() - 1
-            }
+            self.nodes.push(node);
+            index
         };
         match self.tail {
-            Some(tail) => self.node_mut(tail).next = Some(index),
-            None => self.head = Some(index),
+            NIL => self.head = index,
+            tail => self.node_mut(tail).next = index,
         }
-        self.tail = Some(index);
-        Key(index)
+        self.tail = index;
+        self.taken += 1;
+        Key::new(index)
     }
 
     /// The waiter behind `key`.
     pub(crate) fn get(&self, key: Key) -> &Waiter<T> {
-        &self.node(key.0).waiter
+        &self.node(key.index()).waiter
     }
 
     /// The waiter behind `key`, mutably.
     pub(crate) fn get_mut(&mut self, key: Key) -> &mut Waiter<T> {
-        &mut self.node_mut(key.0).waiter
+        &mut self.node_at_mut(key.index()).waiter
     }
 
     /// Whether the entry is still queued where counterparts can find it.
     pub(crate) fn is_linked(&self, key: Key) -> bool {
-        self.node(key.0).linked
+        self.node(key.index()).linked
     }
 
     /// The oldest linked entry.
     pub(crate) fn first(&self) -> Option<Key> {
-        self.head.map(Key)
+        (self.head != NIL).then(|| Key::new(self.head))
     }
 
     /// The linked entry after `key`, which must be linked.
     pub(crate) fn next(&self, key: Key) -> Option<Key> {
-        self.node(key.0).next.map(Key)
+        let next = self.node(key.index()).next;
+        (next != NIL).then(|| Key::new(next))
     }
 
     /// Takes the entry out of the FIFO, leaving it in the slab for its owner.
     pub(crate) fn unlink(&mut self, key: Key) {
-        let node = self.node_mut(key.0);
+        let node = self.node_at_mut(key.index());
         if !node.linked {
             return;
         }
         node.linked = false;
-        let (prev, next) = (node.prev.take(), node.next.take());
+        let (prev, next) = (node.prev, node.next);
+        (node.prev, node.next) = (NIL, NIL);
         match prev {
-            Some(prev) => self.node_mut(prev).next = next,
-            None => self.head = next,
+            NIL => self.head = next,
+            prev => self.node_mut(prev).next = next,
         }
         match next {
-            Some(next) => self.node_mut(next).prev = prev,
-            None => self.tail = prev,
+            NIL => self.tail = prev,
+            next => self.node_mut(next).prev = prev,
         }
     }
 
@@ -200,34 +239,45 @@ impl<T> WaiterList<T> {
     /// Frees the entry (unlinking it first) and returns its waiter. Only the owner calls this.
     pub(crate) fn remove(&mut self, key: Key) -> Waiter<T> {
         self.unlink(key);
-        let node = self.nodes[key.0]
-            .take()
-            .expect("a waiter key outlived its entry");
-        if self.vacant.len() + 1 == self.nodes.len() {
+        self.taken -= 1;
+        let index = key.index();
+        let vacant = Slot::Vacant {
+            next_free: self.free,
+        };
+        let Slot::Taken(node) = std::mem::replace(&mut self.nodes[index], vacant) else {
+            panic!("a waiter key outlived its entry");
+        };
+        if self.taken == 0 {
             // Empty again: start the slab over so indices stay small and the queue stays dense.
             self.nodes.clear();
-            self.vacant.clear();
+            self.free = NIL;
         } else {
-            self.vacant.push(key.0);
+            self.free = index as u32;
         }
         node.waiter
     }
 
     /// The number of entries held, linked or not: what the waiting futures cost in memory.
     pub(crate) fn len(&self) -> usize {
-        self.nodes.len() - self.vacant.len()
+        self.taken as usize
     }
 
     fn node(&self, index: usize) -> &Node<T> {
-        self.nodes[index]
-            .as_ref()
-            .expect("a waiter key outlived its entry")
+        match &self.nodes[index] {
+            Slot::Taken(node) => node,
+            Slot::Vacant { .. } => panic!("a waiter key outlived its entry"),
+        }
     }
 
-    fn node_mut(&mut self, index: usize) -> &mut Node<T> {
-        self.nodes[index]
-            .as_mut()
-            .expect("a waiter key outlived its entry")
+    fn node_at_mut(&mut self, index: usize) -> &mut Node<T> {
+        match &mut self.nodes[index] {
+            Slot::Taken(node) => node,
+            Slot::Vacant { .. } => panic!("a waiter key outlived its entry"),
+        }
+    }
+
+    fn node_mut(&mut self, index: u32) -> &mut Node<T> {
+        self.node_at_mut(index as usize)
     }
 }
 
@@ -282,7 +332,7 @@ mod tests {
         list.remove(b);
         list.remove(c);
         assert_eq!(list.len(), 0);
-        assert_eq!(list.push_back(waiter(3)), Key(0));
+        assert_eq!(list.push_back(waiter(3)), Key::new(0));
     }
 
     #[test]
