@@ -28,6 +28,10 @@
 //! 1. Take one unit of the task's cooperative budget (for the whole select).
 //! 2. `IDLE → POLLING`; if the token is already `CLAIMED(k)`, a counterpart handed arm `k` its
 //!    value while we slept: poll arm `k` alone, and it completes with what it was handed.
+//!    While no channel holds the token (no arm has queued a waiter: the first poll of every
+//!    `select!`), no other thread can see it, and this move and the commit below are plain
+//!    stores instead of compare-and-swaps: a select over ready channels makes no atomic
+//!    read-modify-write of its own.
 //! 3. Poll the arms in a fresh random order (uniform among permutations, so every ready arm is
 //!    equally likely to be first), each inside [`enter`], which tells channel futures which
 //!    select and arm they belong to. The first arm to complete, or whose channel operation
@@ -176,7 +180,15 @@ impl Token {
     }
 
     /// The select's own commit to `arm`, made mid-pass. True if the token is (now) `arm`'s.
-    pub(crate) fn commit(&self, arm: usize) -> bool {
+    pub(crate) fn commit(self: &Arc<Self>, arm: usize) -> bool {
+        if let Some(state) = self.unshared() {
+            // Nobody else can see the token: a plain store does what the CAS would.
+            if state & CLAIMED != 0 {
+                return state == claimed(arm);
+            }
+            self.state.store(claimed(arm), Relaxed);
+            return true;
+        }
         let mut state = self.state.load(Acquire);
         loop {
             if state & CLAIMED != 0 {
@@ -193,8 +205,28 @@ impl Token {
         }
     }
 
+    /// The token's state, if the caller holds the only reference to it: then no other thread
+    /// can read or change it (every other reference is a clone in a channel's waiter queue,
+    /// and only the select's own thread makes those), so plain loads and stores replace the
+    /// compare-and-swaps. A `select!` whose arms are ready at once never shares its token,
+    /// and so pays for no atomic read-modify-write.
+    ///
+    /// The count is read `Relaxed`; the fence orders what follows after the drop of the last
+    /// other reference (a release), as `Arc`'s own `get_mut` does.
+    fn unshared(self: &Arc<Self>) -> Option<usize> {
+        if Arc::strong_count(self) != 1 {
+            return None;
+        }
+        std::sync::atomic::fence(Acquire);
+        Some(self.state.load(Relaxed))
+    }
+
     /// Begins a pass of the select's own thread over its arms.
-    pub(crate) fn begin_pass(&self) -> Begin {
+    pub(crate) fn begin_pass(self: &Arc<Self>) -> Begin {
+        if self.unshared() == Some(IDLE) {
+            self.state.store(POLLING, Relaxed);
+            return Begin::Polling;
+        }
         match self.state.compare_exchange(IDLE, POLLING, AcqRel, Acquire) {
             Ok(_) => Begin::Polling,
             Err(state) if state & CLAIMED != 0 => Begin::Claimed(state >> ARM_SHIFT),
@@ -374,9 +406,9 @@ where
     }
 
     /// The select's token.
-    fn token(&self) -> &Token {
+    fn token(&self) -> &Arc<Token> {
         self.token
-            .as_deref()
+            .as_ref()
             .expect("a select polled again after a poll of one of its arms panicked")
     }
 

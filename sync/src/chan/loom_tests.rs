@@ -187,6 +187,31 @@ fn loom_select_send_or_recv_commits_exactly_one() {
     });
 }
 
+/// A select waits with a send arm and a receive arm; a close of the receive arm's channel
+/// wakes it (without claiming it) while a receiver claims the send arm: exactly one arm takes
+/// effect. A select re-polled while its waiters are queued shares its token, so its pass must
+/// begin with a compare-and-swap: begun with a plain store (the fast path of a select whose
+/// token nobody else holds), the receiver's claim could be overwritten and the value taken
+/// by the receiver reported as not sent.
+#[test]
+fn loom_a_select_woken_by_a_close_races_a_claim() {
+    ::loom::model(|| {
+        let (a_tx, a_rx) = bounded::<u32>(0);
+        let (b_tx, b_rx) = bounded::<u32>(0);
+        let a = thread::spawn(move || block_on(a_rx.recv()));
+        let closer = thread::spawn(move || drop(b_tx));
+        let sent = block_on(async {
+            crate::select! {
+                r = a_tx.send(1) => { r.unwrap(); true }
+                v = b_rx.recv() => { assert_eq!(v, None); false }
+            }
+        });
+        drop(a_tx);
+        assert_eq!(a.join().unwrap(), sent.then_some(1));
+        closer.join().unwrap();
+    });
+}
+
 /// Two selects meet on one unbuffered channel, each with a second arm that never becomes
 /// ready: the value is handed over exactly once and neither select is left waiting.
 #[test]
