@@ -7,29 +7,33 @@
 //! ```
 //!
 //! This binary is the parent. It builds itself and `compare_mimalloc` with one cargo call,
-//! then for each repetition, workload, runtime and allocator runs one child process (this
-//! binary for the system allocator, `compare_mimalloc` for mimalloc) and collects its
+//! and goro's children (`src/bin/`, the same workloads built with goro alone, so that cargo
+//! does not unify goro's dependencies with smol's: see `src/artifacts.rs`) with another,
+//! then for each repetition, workload, runtime and allocator runs one child process (for
+//! tokio and smol this binary on the system allocator, `compare_mimalloc` on mimalloc; for
+//! goro `goro-bench-child` and `goro-bench-child-mimalloc`) and collects its
 //! number. Full runs write `BENCHMARKS.md`, keeping its hand-written notes; quick or
 //! filtered runs only print the tables, unless `GORO_BENCH_OUT` names a file to write.
 //! A failed measurement is reported in the tables and makes the run exit non-zero.
 //!
 //! A single measurement can be run by hand with the binary cargo built, e.g.
-//! `target/release/deps/compare-HASH --child sleepers goro`.
+//! `target/release/deps/compare-HASH --child sleepers smol` or
+//! `target/release/goro-bench-child --child sleepers goro`.
 
 #[path = "shared/mod.rs"]
 mod shared;
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use goro_benches::artifacts::{self, Executables};
 use goro_benches::child::{parse_args, Invocation};
 use goro_benches::go::GoProgram;
 use goro_benches::machine::{self, lock_version};
 use goro_benches::plan::{select_workloads, ONLY_ENV};
 use goro_benches::report::{self, format_number, Facts, Results, Sample};
-use goro_benches::{artifacts, child, Allocator, Contender, Mode, Workload};
+use goro_benches::{child, Allocator, Contender, Mode, Workload};
 
 /// The command that regenerates `BENCHMARKS.md`, as the report shows it.
 const COMMAND: &str = "cargo bench -p goro-rt-benches --bench compare";
@@ -79,7 +83,7 @@ fn parent() -> Result<(), String> {
     let workloads = select_workloads(std::env::var(ONLY_ENV).ok().as_deref())?;
     let started = Instant::now();
     let (date, load_before) = (machine::date_utc(), machine::load_average());
-    eprintln!("compare: building both bench binaries (system allocator, mimalloc)");
+    eprintln!("compare: building the child binaries (tokio and smol; goro alone), each on the system allocator and mimalloc");
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
     let exes = artifacts::build(&manifest).map_err(|e| e.to_string())?;
     let go = build_go(&exes, &workloads)?;
@@ -107,11 +111,8 @@ fn parent() -> Result<(), String> {
 
 /// Builds the Go program (`go/`) next to the bench binaries, if a workload with a Go version
 /// is selected and `go` is installed.
-fn build_go(
-    exes: &BTreeMap<Allocator, PathBuf>,
-    workloads: &[Workload],
-) -> Result<Option<GoProgram>, String> {
-    let Some(dir) = exes.values().next().and_then(|exe| exe.parent()) else {
+fn build_go(exes: &Executables, workloads: &[Workload]) -> Result<Option<GoProgram>, String> {
+    let Some(dir) = exes.dir() else {
         return Ok(None);
     };
     if !workloads.iter().any(|w| w.in_go()) {
@@ -156,7 +157,7 @@ fn run_child(
 /// of the shared machine lands on every runtime and allocator alike. Go runs only the
 /// workloads it can express, and only where it is installed.
 fn run_all(
-    exes: &BTreeMap<Allocator, PathBuf>,
+    exes: &Executables,
     go: Option<&GoProgram>,
     mode: Mode,
     workloads: &[Workload],
@@ -169,7 +170,8 @@ fn run_all(
                 if c == Contender::Go && (go.is_none() || !w.in_go()) {
                     continue;
                 }
-                for (&a, exe) in exes {
+                for a in Allocator::ALL {
+                    let exe = exes.for_child(c, a);
                     let background = child::wait_for_quiet();
                     let start = Instant::now();
                     let value = run_child(exe, go, mode, (w, c, a));

@@ -1,50 +1,95 @@
-//! Building the two bench binaries (one per allocator) and finding their paths.
+//! Building the child binaries and finding their paths.
 //!
-//! The parent asks cargo for both in one call, so both are built from the same sources
-//! even if the tree changes while `cargo bench` is running; cargo's JSON messages say where
-//! each executable is. Cargo is reached through the `CARGO` variable it sets for the
-//! programs it runs.
+//! Two cargo calls: one builds the bench targets `compare` and `compare_mimalloc` (one per
+//! allocator), whose children run tokio and smol; the other builds goro's children,
+//! `goro-bench-child` and `goro-bench-child-mimalloc`, with the `goro-only` feature, so that
+//! goro is built as a program using goro alone builds it. In one call with smol, cargo would
+//! unify the features of the crates both runtimes use (see `benches/Cargo.toml`). Each call
+//! builds its pair from the same sources even if the tree changes while `cargo bench` runs;
+//! cargo's JSON messages say where each executable is. Cargo is reached through the `CARGO`
+//! variable it sets for the programs it runs.
 
 use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::plan::Allocator;
+use crate::plan::{Allocator, Contender};
 
-/// Builds `compare` and `compare_mimalloc` of the package at `manifest` (a `Cargo.toml`)
-/// with the bench profile and returns each allocator's executable.
+/// The executables of one harness run: for each allocator, the peers' and goro's.
+#[derive(Debug, Clone)]
+pub struct Executables {
+    /// `compare`, `compare_mimalloc`: tokio and smol (and the parent itself).
+    peers: BTreeMap<Allocator, PathBuf>,
+    /// `goro-bench-child`, `goro-bench-child-mimalloc`.
+    goro: BTreeMap<Allocator, PathBuf>,
+}
+
+impl Executables {
+    /// The binary that measures `contender` on `allocator` (Go has its own program).
+    pub fn for_child(&self, contender: Contender, allocator: Allocator) -> &Path {
+        let set = match contender {
+            Contender::Goro => &self.goro,
+            _ => &self.peers,
+        };
+        &set[&allocator]
+    }
+
+    /// The directory the bench binaries were built in.
+    pub fn dir(&self) -> Option<&Path> {
+        self.peers.values().next().and_then(|exe| exe.parent())
+    }
+}
+
+/// Builds every child binary of the package at `manifest` (a `Cargo.toml`) with the bench
+/// profile.
 ///
 /// # Errors
 ///
-/// If cargo cannot be started, fails, or does not name an executable for both targets.
-pub fn build(manifest: &Path) -> io::Result<BTreeMap<Allocator, PathBuf>> {
+/// If cargo cannot be started, fails, or does not name an executable for every target.
+pub fn build(manifest: &Path) -> io::Result<Executables> {
+    let peers = cargo_build(manifest, &["bench", "--no-run"], "--bench", |a| {
+        a.bench_target()
+    })?;
+    let goro = cargo_build(
+        manifest,
+        &["build", "--profile", "bench", "--features", "goro-only"],
+        "--bin",
+        Allocator::goro_target,
+    )?;
+    Ok(Executables { peers, goro })
+}
+
+/// One cargo call building `target(a)` (a `kind` target: `--bench`, `--bin`) for every
+/// allocator `a`.
+fn cargo_build(
+    manifest: &Path,
+    args: &[&str],
+    kind: &str,
+    target: impl Fn(Allocator) -> &'static str,
+) -> io::Result<BTreeMap<Allocator, PathBuf>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(&cargo);
-    command.args([
-        "bench",
-        "--no-run",
-        "--message-format=json-render-diagnostics",
-    ]);
+    command
+        .args(args)
+        .arg("--message-format=json-render-diagnostics");
     command.arg("--manifest-path").arg(manifest);
     for a in Allocator::ALL {
-        command.args(["--bench", a.bench_target()]);
+        command.args([kind, target(a)]);
     }
     let out = command.stderr(Stdio::inherit()).output()?;
     if !out.status.success() {
         return Err(io::Error::other(format!(
-            "`{cargo} bench --no-run` failed: {}",
+            "`{cargo} {}` failed: {}",
+            args.join(" "),
             out.status
         )));
     }
     let found = executables(&String::from_utf8_lossy(&out.stdout));
     let mut paths = BTreeMap::new();
     for a in Allocator::ALL {
-        let path = found.get(a.bench_target()).ok_or_else(|| {
-            io::Error::other(format!(
-                "cargo built no executable for `{}`",
-                a.bench_target()
-            ))
+        let path = found.get(target(a)).ok_or_else(|| {
+            io::Error::other(format!("cargo built no executable for `{}`", target(a)))
         })?;
         paths.insert(a, path.clone());
     }

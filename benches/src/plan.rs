@@ -674,11 +674,19 @@ impl Allocator {
         Allocator::ALL.into_iter().find(|a| a.name() == name)
     }
 
-    /// The bench target whose binary runs on this allocator.
+    /// The bench target whose binary runs tokio and smol on this allocator.
     pub fn bench_target(self) -> &'static str {
         match self {
             Allocator::System => "compare",
             Allocator::Mimalloc => "compare_mimalloc",
+        }
+    }
+
+    /// The binary (built with the `goro-only` feature) that runs goro on this allocator.
+    pub fn goro_target(self) -> &'static str {
+        match self {
+            Allocator::System => "goro-bench-child",
+            Allocator::Mimalloc => "goro-bench-child-mimalloc",
         }
     }
 }

@@ -412,8 +412,10 @@ pub fn render(facts: &Facts, results: &Results) -> String {
     }
     let _ = write!(
         out,
-        "Generated on {} by\n\n```sh\n{}\n```\n\n(run from the workspace root; it builds both \
-         bench binaries, runs every measurement and rewrites this file above the notes).\n\n\
+        "Generated on {} by\n\n```sh\n{}\n```\n\n(run from the workspace root; it builds the \
+         child binaries, tokio's and smol's in one build and goro's in another, with goro alone \
+         in it, as a program using goro is built; runs every measurement and rewrites this file \
+         above the notes).\n\n\
          ## Machine\n\n{}\n## How to read\n\n{}\n",
         facts.date,
         facts.command,

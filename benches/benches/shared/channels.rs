@@ -8,7 +8,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use super::contenders::{AsyncRuntime, Goro, Smol, Tokio};
+use super::contenders::{AsyncRuntime, Goro};
+#[cfg(not(feature = "goro-only"))]
+use super::contenders::{Smol, Tokio};
 
 /// Which arm of [`Channels::select2`] was taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,6 +99,7 @@ impl Channels for Goro {
     }
 }
 
+#[cfg(not(feature = "goro-only"))]
 impl Channels for Tokio {
     type Sender<T: Send + 'static> = tokio::sync::mpsc::Sender<T>;
     type Receiver<T: Send + 'static> = tokio::sync::mpsc::Receiver<T>;
@@ -136,6 +139,7 @@ impl Channels for Tokio {
     }
 }
 
+#[cfg(not(feature = "goro-only"))]
 impl Channels for Smol {
     type Sender<T: Send + 'static> = smol::channel::Sender<T>;
     type Receiver<T: Send + 'static> = smol::channel::Receiver<T>;

@@ -135,8 +135,10 @@ impl AsyncRuntime for Goro {
 
 /// tokio's multi-thread runtime with its timer and I/O driver enabled, as `#[tokio::main]`
 /// builds it (goro and smol always have their reactor).
+#[cfg(not(feature = "goro-only"))]
 pub struct Tokio(tokio::runtime::Runtime);
 
+#[cfg(not(feature = "goro-only"))]
 impl AsyncRuntime for Tokio {
     type Join<T: Send + 'static> = Unwrapped<tokio::task::JoinHandle<T>>;
 
@@ -191,6 +193,7 @@ impl AsyncRuntime for Tokio {
 }
 
 /// The executor every smol worker thread runs.
+#[cfg(not(feature = "goro-only"))]
 static SMOL_EXECUTOR: smol::Executor<'static> = smol::Executor::new();
 
 /// smol on N threads: each thread runs the executor under futures-lite's `block_on`, which
@@ -200,6 +203,7 @@ static SMOL_EXECUTOR: smol::Executor<'static> = smol::Executor::new();
 /// Running the workers under `smol::block_on` (async-io's, which parks in the poller, as
 /// `smol::spawn`'s global executor does) measured 10–50% slower on the spawn and yield
 /// workloads here, so goro is compared with smol's faster configuration.
+#[cfg(not(feature = "goro-only"))]
 pub struct Smol {
     /// Dropped to tell the worker threads to stop.
     stop: Option<smol::channel::Sender<()>>,
@@ -207,6 +211,7 @@ pub struct Smol {
     threads: Vec<thread::JoinHandle<()>>,
 }
 
+#[cfg(not(feature = "goro-only"))]
 impl AsyncRuntime for Smol {
     type Join<T: Send + 'static> = smol::Task<T>;
 
@@ -271,6 +276,7 @@ impl AsyncRuntime for Smol {
     }
 }
 
+#[cfg(not(feature = "goro-only"))]
 impl Drop for Smol {
     fn drop(&mut self) {
         drop(self.stop.take());

@@ -8,7 +8,9 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use super::contenders::{AsyncRuntime, Goro, Smol, Tokio};
+use super::contenders::{AsyncRuntime, Goro};
+#[cfg(not(feature = "goro-only"))]
+use super::contenders::{Smol, Tokio};
 
 /// The mutex and the task-waiting idiom of a runtime.
 pub trait Locks: AsyncRuntime {
@@ -68,6 +70,7 @@ impl Locks for Goro {
     }
 }
 
+#[cfg(not(feature = "goro-only"))]
 impl Locks for Tokio {
     type Mutex<T: Send + 'static> = tokio::sync::Mutex<T>;
 
@@ -111,6 +114,7 @@ impl Locks for Tokio {
     }
 }
 
+#[cfg(not(feature = "goro-only"))]
 impl Locks for Smol {
     type Mutex<T: Send + 'static> = smol::lock::Mutex<T>;
 

@@ -1,5 +1,8 @@
-//! The child side of the harness, shared by both bench binaries through `#[path]`: each
-//! binary is built with its own global allocator and runs the same workloads.
+//! The child side of the harness, shared by the child binaries through `#[path]`: each
+//! binary is built with its own global allocator and runs the same workloads. Built with
+//! the `goro-only` feature (goro's children), everything about tokio and smol is left out;
+//! the imports only they use are then unused.
+#![cfg_attr(feature = "goro-only", allow(unused_imports))]
 
 mod channels;
 mod contenders;
@@ -14,12 +17,33 @@ use std::io::Write;
 use std::process;
 use std::thread;
 
-use goro_benches::child::{result_line, WATCHDOG};
+use goro_benches::child::{parse_args, result_line, Invocation, WATCHDOG};
 use goro_benches::{machine, Allocator, Contender, Mode, Workload};
 
 use channels::Channels;
-use contenders::{Goro, Smol, Tokio};
+use contenders::Goro;
+#[cfg(not(feature = "goro-only"))]
+use contenders::{Smol, Tokio};
 use locks::Locks;
+
+/// The `main` of a child binary, `name`, whose global allocator is `allocator`: measures as
+/// `--child` says, or holds connections for `idle_conns`; run without arguments it only says
+/// what it is.
+#[allow(dead_code)] // `compare` is the parent and has a `main` of its own
+pub fn child_binary_main(allocator: Allocator, name: &str) {
+    match parse_args(std::env::args().skip(1)) {
+        Ok(Invocation::Child(workload, runtime)) => child_main(allocator, workload, runtime),
+        Ok(Invocation::Parent) => eprintln!(
+            "{name} is a child of the harness; run \
+             `cargo bench -p goro-rt-benches --bench compare` instead"
+        ),
+        Err(usage) => {
+            eprintln!("{usage}");
+            process::exit(2);
+        }
+        Ok(Invocation::HoldConnections(to)) => hold_connections(to),
+    }
+}
 
 /// Measures `workload` on `runtime` once and prints the result line; the process runs on
 /// `allocator` (the caller's global allocator). Any panic, in a task or not, aborts the
@@ -31,8 +55,15 @@ pub fn child_main(allocator: Allocator, workload: Workload, runtime: Contender) 
     let size = workload.size(Mode::from_env());
     let value = match runtime {
         Contender::Goro => measure::<Goro>(workload, size, workers),
+        #[cfg(not(feature = "goro-only"))]
         Contender::Tokio => measure::<Tokio>(workload, size, workers),
+        #[cfg(not(feature = "goro-only"))]
         Contender::Smol => measure::<Smol>(workload, size, workers),
+        #[cfg(feature = "goro-only")]
+        Contender::Tokio | Contender::Smol => {
+            eprintln!("this binary measures goro only: {runtime} is measured by `compare`");
+            process::exit(2);
+        }
         Contender::Go => {
             eprintln!(
                 "the go column is measured by the program of benches/go/, not by this binary"

@@ -27,7 +27,9 @@ use goro_benches::machine::{rss_bytes, thread_count};
 use goro_benches::plan::{Size, CHURN_CLIENTS, ECHO_MESSAGE, IDLE_SETTLE, STREAM_CHUNK};
 use goro_benches::{Latch, Workload};
 
-use super::contenders::{AsyncRuntime, Goro, Smol, Tokio};
+use super::contenders::{AsyncRuntime, Goro};
+#[cfg(not(feature = "goro-only"))]
+use super::contenders::{Smol, Tokio};
 
 /// Where every listener binds: the loopback address, a port the OS picks.
 const LOOPBACK: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
@@ -141,6 +143,7 @@ impl Net for Goro {
     }
 }
 
+#[cfg(not(feature = "goro-only"))]
 impl Net for Tokio {
     type Listener = tokio::net::TcpListener;
     type Stream = tokio::net::TcpStream;
@@ -183,6 +186,7 @@ impl Net for Tokio {
     }
 }
 
+#[cfg(not(feature = "goro-only"))]
 impl Net for Smol {
     type Listener = smol::net::TcpListener;
     type Stream = smol::net::TcpStream;
@@ -235,9 +239,11 @@ pub fn run<R: AsyncRuntime>(rt: &R, workload: Workload, size: Size) -> f64 {
     if let Some(rt) = rt.downcast_ref::<Goro>() {
         return run_on(rt, workload, size);
     }
+    #[cfg(not(feature = "goro-only"))]
     if let Some(rt) = rt.downcast_ref::<Tokio>() {
         return run_on(rt, workload, size);
     }
+    #[cfg(not(feature = "goro-only"))]
     if let Some(rt) = rt.downcast_ref::<Smol>() {
         return run_on(rt, workload, size);
     }
