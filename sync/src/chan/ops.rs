@@ -223,9 +223,9 @@ impl Op {
     ) -> Poll<Option<T>> {
         if let Some(key) = self.key {
             if state.recv_waiters.get(key).handed {
-                let waiter = state.recv_waiters.remove(key);
+                let value = state.recv_waiters.remove(key);
                 self.key = None;
-                if let Some(value) = waiter.value {
+                if let Some(value) = value {
                     self.binding = Binding::Plain;
                     return Poll::Ready(Some(value));
                 }
@@ -283,15 +283,15 @@ impl Op {
     /// (the caller drops it, unlocked).
     fn cancel_send<T>(&mut self, chan: &Chan<T>) -> Option<T> {
         let key = self.key.take()?;
-        let waiter = chan.lock().send_waiters.remove(key);
-        waiter.value
+        // The guard is a temporary: the lock is released before the caller drops the value.
+        chan.lock().send_waiters.remove(key)
     }
 
     /// Withdraws a receive; a value it had already been handed goes back to the channel.
     pub(crate) fn cancel_recv<T>(&mut self, chan: &Chan<T>) {
         let Some(key) = self.key.take() else { return };
         chan.with(|state, wakeups| {
-            if let Some(value) = state.recv_waiters.remove(key).value {
+            if let Some(value) = state.recv_waiters.remove(key) {
                 state.put_back(value, wakeups);
             }
         });

@@ -59,6 +59,7 @@ pub(crate) struct Waiter<T> {
 
 impl<T> Waiter<T> {
     /// A fresh, not yet handed waiter.
+    #[inline]
     pub(crate) fn new(owner: Owner, waker: &Waker, value: Option<T>) -> Self {
         Waiter {
             owner,
@@ -146,6 +147,7 @@ impl<T> WaiterList<T> {
     }
 
     /// Queues `waiter` behind every linked entry.
+    #[inline]
     pub(crate) fn push_back(&mut self, waiter: Waiter<T>) -> Key {
         let node = Slot::Taken(Node {
             waiter,
@@ -236,25 +238,29 @@ impl<T> WaiterList<T> {
         }
     }
 
-    /// Frees the entry (unlinking it first) and returns its waiter. Only the owner calls this.
-    pub(crate) fn remove(&mut self, key: Key) -> Waiter<T> {
+    /// Frees the entry (unlinking it first) and returns the value it holds. Only the owner
+    /// calls this. The rest of the waiter (its waker, if still there) is dropped in place:
+    /// a waker's drop runs no user code.
+    #[inline]
+    pub(crate) fn remove(&mut self, key: Key) -> Option<T> {
         self.unlink(key);
         self.taken -= 1;
         let index = key.index();
-        let vacant = Slot::Vacant {
-            next_free: self.free,
-        };
-        let Slot::Taken(node) = std::mem::replace(&mut self.nodes[index], vacant) else {
+        let Slot::Taken(node) = &mut self.nodes[index] else {
             panic!("a waiter key outlived its entry");
         };
+        let value = node.waiter.value.take();
         if self.taken == 0 {
             // Empty again: start the slab over so indices stay small and the queue stays dense.
             self.nodes.clear();
             self.free = NIL;
         } else {
+            self.nodes[index] = Slot::Vacant {
+                next_free: self.free,
+            };
             self.free = index as u32;
         }
-        node.waiter
+        value
     }
 
     /// The number of entries held, linked or not: what the waiting futures cost in memory.
@@ -316,7 +322,7 @@ mod tests {
         assert_eq!(linked_values(&list), [0, 2]);
         assert!(!list.is_linked(keys[1]));
         assert_eq!(list.len(), 3);
-        assert_eq!(list.remove(keys[1]).value, Some(1));
+        assert_eq!(list.remove(keys[1]), Some(1));
         assert_eq!(list.len(), 2);
     }
 
