@@ -366,29 +366,44 @@ impl Reactor {
     }
 
     /// Registers a descriptor.
+    ///
+    /// The source takes its slot under the sources lock (where shutdown sees it, or it sees
+    /// shutdown), and is registered with the poller after the lock is released: the system
+    /// call must not hold up the driver's dispatch or another thread's registration (two
+    /// workers connecting at once made each other sleep on this lock). No event can name the
+    /// source before it is registered, and if registering fails, the slot is given back.
     fn insert_source(&self, io: &impl AsFd) -> io::Result<Arc<Source>> {
-        let mut sources = lock(&self.sources);
-        if self.is_shut_down() {
-            return Err(shut_down_error());
+        let source = {
+            let mut sources = lock(&self.sources);
+            if self.is_shut_down() {
+                return Err(shut_down_error());
+            }
+            let entry = sources.vacant_entry();
+            let generation =
+                self.generation.fetch_add(1, Relaxed) & ((1 << (usize::BITS - SLOT_BITS)) - 1);
+            let source = Arc::new(Source::new((generation << SLOT_BITS) | entry.key()));
+            entry.insert(source.clone());
+            source
+        };
+        if let Err(err) = sys::register(&self.poller, io, source.key, self.mode) {
+            self.forget_source(&source);
+            return Err(err);
         }
-        let entry = sources.vacant_entry();
-        let generation =
-            self.generation.fetch_add(1, Relaxed) & ((1 << (usize::BITS - SLOT_BITS)) - 1);
-        let key = (generation << SLOT_BITS) | entry.key();
-        sys::register(&self.poller, io, key, self.mode)?;
-        let source = Arc::new(Source::new(key));
-        entry.insert(source.clone());
         Ok(source)
     }
 
-    /// Deregisters a descriptor; must run before the descriptor is closed.
-    fn remove_source(&self, source: &Source, io: &impl AsFd) -> io::Result<()> {
+    /// Takes `source` out of the sources, if it is still there.
+    fn forget_source(&self, source: &Source) {
         let slot = source.key & ((1 << SLOT_BITS) - 1);
         let mut sources = lock(&self.sources);
         if sources.get(slot).is_some_and(|s| s.key == source.key) {
             sources.remove(slot);
         }
-        drop(sources);
+    }
+
+    /// Deregisters a descriptor; must run before the descriptor is closed.
+    fn remove_source(&self, source: &Source, io: &impl AsFd) -> io::Result<()> {
+        self.forget_source(source);
         source.clear();
         sys::deregister(&self.poller, io)
     }
