@@ -382,7 +382,12 @@ impl Worker {
                 return;
             };
             if lifo_polls == LIFO_POLL_LIMIT || self.handle.is_shutdown() {
-                self.push_local(next);
+                // To the back of our own queue, and nobody woken: this is not new work for
+                // another worker but the next turn of tasks that keep waking each other
+                // (a ping-pong), which run best on this worker, where their data is. A peer
+                // woken here would steal the task and split the pair across two cores.
+                // Whatever else waits in the queue was announced when it was pushed.
+                self.push_local_quietly(next);
                 return;
             }
             lifo_polls += 1;
@@ -428,19 +433,30 @@ impl Worker {
     /// Pushes a task at the back of the local queue and wakes a peer to steal if needed.
     fn push_local(&self, runnable: Runnable) {
         let executor = &self.handle.executor;
-        match self.core.try_borrow_mut() {
-            Ok(mut core) => {
-                core.queue
-                    .push_back(runnable, &mut |t| executor.push_injector(t));
-            }
-            Err(_) => {
-                executor.push_injector(runnable);
-                return;
-            }
+        if !self.push_local_quietly(runnable) {
+            return;
         }
         // This worker is awake and will run the task; only a peer could need waking.
         if executor.num_workers > 1 || executor.monitor.any_replacement() {
             executor.notify_parked();
+        }
+    }
+
+    /// Pushes a task at the back of the local queue, waking nobody. False if the queue was
+    /// borrowed (a wake from inside this worker's own queue handling): the task went to the
+    /// injector, which the injector's own rules announce.
+    fn push_local_quietly(&self, runnable: Runnable) -> bool {
+        let executor = &self.handle.executor;
+        match self.core.try_borrow_mut() {
+            Ok(mut core) => {
+                core.queue
+                    .push_back(runnable, &mut |t| executor.push_injector(t));
+                true
+            }
+            Err(_) => {
+                executor.push_injector(runnable);
+                false
+            }
         }
     }
 
