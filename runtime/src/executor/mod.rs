@@ -11,10 +11,14 @@
 //!   queue first, so a yielding task also lets work from outside in.
 //! - Woken from anywhere else (another runtime, a plain thread, the blocking pool): to the
 //!   injector.
+//! - After a worker ran `LIFO_POLL_LIMIT` tasks in a row from its LIFO slot (tasks that keep
+//!   waking each other, a ping-pong): the next one goes to the back of the local queue, so
+//!   that the rest of the queue gets its turn.
 //!
-//! Whenever work lands where a sleeping worker could take it, [`Shared::notify_parked`] asks
-//! the idle bookkeeping (`idle.rs`) whether to wake someone: at most one worker, and none if
-//! one is already searching.
+//! Whenever new work lands where a sleeping worker could take it, [`Shared::notify_parked`]
+//! asks the idle bookkeeping (`idle.rs`) whether to wake someone: at most one worker, and
+//! none if one is already searching. The LIFO limit's push is not new work: it wakes nobody,
+//! since a peer would only steal the task and split the pair across two cores.
 //!
 //! # Who drives the reactor
 //!
