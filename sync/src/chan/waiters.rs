@@ -239,8 +239,10 @@ impl<T> WaiterList<T> {
     }
 
     /// Frees the entry (unlinking it first) and returns the value it holds. Only the owner
-    /// calls this. The rest of the waiter (its waker, if still there) is dropped in place:
-    /// a waker's drop runs no user code.
+    /// calls this. The rest of the waiter (its waker, if still there, and a select's token)
+    /// is dropped in place, under the channel's lock, as `set_waker` drops a replaced waker:
+    /// dropping a waker only gives up a reference (a task's waker, goro's or any executor's,
+    /// runs nothing else), and the value, which is user code when dropped, goes back.
     #[inline]
     pub(crate) fn remove(&mut self, key: Key) -> Option<T> {
         self.unlink(key);
