@@ -234,11 +234,6 @@ fn block_on_unbudgeted<F: std::future::Future>(future: F) -> F::Output {
     crate::coop::with_budget(u32::MAX, || futures_lite::future::block_on(future))
 }
 
-/// Pause instructions a thread that found the channel's lock taken waits before its first retry
-/// (see [`Chan::lock`]).
-#[cfg(not(all(goro_loom, test)))]
-const BACKOFF: u32 = 32;
-
 /// What every handle to one channel shares.
 struct Chan<T> {
     /// The whole channel: buffer, flags, counts and waiter queues.
@@ -247,31 +242,11 @@ struct Chan<T> {
 
 impl<T> Chan<T> {
     /// Locks the state, treating a poisoned lock as usable: no user code runs under it, so a
-    /// panic elsewhere cannot have left it half-updated.
-    ///
-    /// A thread that finds the lock taken backs off before it asks again (two rounds of
-    /// [`BACKOFF`] and twice that many pause instructions) and only then waits in std's lock,
-    /// which spins by reading the lock word and takes it the moment it is released. Taking it at
-    /// once makes the lock, and with it the channel's state, change cores on every operation
-    /// when tasks on two workers share a channel; backing off leaves the holder's core a few
-    /// hundred nanoseconds to take it again for its next operation with the cache line still
-    /// its own (Go's runtime lock does the same with its `procyield` rounds). Many senders and
-    /// receivers on two workers moved 4–6 M values/s before, 14–16 after (`mpmc` in
-    /// BENCHMARKS.md); an uncontended lock costs the same single compare-and-swap as before.
+    /// panic elsewhere cannot have left it half-updated. A taken lock is retried with the
+    /// backoff of [`crate::waiters::lock`], which keeps the state on one core while tasks on two
+    /// workers share the channel.
     fn lock(&self) -> MutexGuard<'_, State<T>> {
-        #[cfg(not(all(goro_loom, test)))]
-        for round in 0..2 {
-            match self.state.try_lock() {
-                Ok(guard) => return guard,
-                Err(std::sync::TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
-                Err(std::sync::TryLockError::WouldBlock) => {
-                    for _ in 0..BACKOFF << round {
-                        std::hint::spin_loop();
-                    }
-                }
-            }
-        }
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::waiters::lock(&self.state)
     }
 
     /// Runs `f` under the lock, then wakes whoever it collected, unlocked.
