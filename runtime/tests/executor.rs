@@ -379,6 +379,42 @@ fn dropping_a_join_handle_whose_output_panics_on_drop_does_not_unwind() {
 }
 
 #[test]
+fn a_lone_yielding_task_wakes_no_other_worker() {
+    // A task that yields with nothing else runnable on its worker goes to the back of that
+    // worker's (empty) queue and runs again next. Waking the other worker for it would only
+    // let that worker steal the same task, once per yield, and go back to sleep. Counted: how
+    // often a worker went to sleep (about one per yield when each yield woke a peer).
+    const YIELDS: usize = 20_000;
+    watchdog(60, || {
+        let rt = runtime(2);
+        let parked = || -> u64 { rt.metrics().workers.iter().map(|w| w.parked).sum() };
+        rt.block_on(async {
+            // Both workers have been up and found nothing to do: the other one sleeps.
+            goro_runtime::time::sleep(Duration::from_millis(20)).await;
+        });
+        let before = parked();
+        let yielded = rt.block_on(async {
+            goro_runtime::spawn(async {
+                let mut yielded = 0;
+                for _ in 0..YIELDS {
+                    goro_runtime::yield_now().await;
+                    yielded += 1;
+                }
+                yielded
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(yielded, YIELDS);
+        let sleeps = parked() - before;
+        assert!(
+            sleeps < (YIELDS / 100) as u64,
+            "workers went to sleep {sleeps} times while one task yielded {YIELDS} times"
+        );
+    });
+}
+
+#[test]
 fn a_ping_pong_pair_stays_on_one_worker() {
     // Two tasks that keep waking each other run from one worker's LIFO slot; every few polls
     // the next one goes to the back of that worker's queue, so that the rest of the queue

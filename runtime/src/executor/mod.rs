@@ -17,8 +17,11 @@
 //!
 //! Whenever new work lands where a sleeping worker could take it, [`Shared::notify_parked`]
 //! asks the idle bookkeeping (`idle.rs`) whether to wake someone: at most one worker, and
-//! none if one is already searching. The LIFO limit's push is not new work: it wakes nobody,
-//! since a peer would only steal the task and split the pair across two cores.
+//! none if one is already searching. Two pushes are not new work and wake nobody: the LIFO
+//! limit's (a peer would only steal the task and split the pair across two cores), and a
+//! yield with nothing else runnable on the worker (a peer could only steal the yielding task
+//! itself, once per yield, while this worker goes idle). Neither loses a wakeup: the task is
+//! on the queue of a worker that is awake and takes its next task from that queue.
 //!
 //! # Who drives the reactor
 //!

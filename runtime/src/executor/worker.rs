@@ -417,6 +417,11 @@ impl Worker {
 
     /// Puts a task that yielded behind the runnable tasks: a batch of injector tasks moves to
     /// the local queue first, then the task goes to the back.
+    ///
+    /// A task that yields with nothing else runnable on this worker wakes nobody: a peer
+    /// woken for it could only steal this same task, moving it (and its data) to another core
+    /// at every yield while this worker goes idle. This worker runs it again next. Tasks
+    /// queued behind it later announce themselves as usual.
     fn push_yielded(&self, runnable: Runnable) {
         let executor = &self.handle.executor;
         if !executor.injector.is_empty() {
@@ -427,7 +432,16 @@ impl Worker {
                 }
             }
         }
-        self.push_local(runnable);
+        let alone = !self.remote().lifo.is_some()
+            && self
+                .core
+                .try_borrow()
+                .is_ok_and(|core| core.queue.is_empty());
+        if alone {
+            self.push_local_quietly(runnable);
+        } else {
+            self.push_local(runnable);
+        }
     }
 
     /// Pushes a task at the back of the local queue and wakes a peer to steal if needed.
