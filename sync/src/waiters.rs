@@ -60,18 +60,33 @@ pub(crate) use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdMutexGuard};
 /// four receivers on two workers moved 4–6 M values/s before, 15–16 M after (`mpmc` in
 /// BENCHMARKS.md). An uncontended lock costs the same single compare-and-swap as before, and a
 /// lock held longer than the backoff ends in std's lock, which sleeps in the kernel.
+#[inline]
 pub(crate) fn lock<S>(mutex: &StdMutex<S>) -> StdMutexGuard<'_, S> {
     // Loom explores every interleaving of each retry: its models take the lock directly.
     #[cfg(not(all(test, goro_loom)))]
-    for round in 0..2 {
+    match mutex.try_lock() {
+        Ok(guard) => guard,
+        Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+        Err(TryLockError::WouldBlock) => lock_contended(mutex),
+    }
+    #[cfg(all(test, goro_loom))]
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// [`lock`] after its first try found the mutex taken: the backoff, then std's lock. Out of
+/// line, so that the uncontended lock stays one inlined compare-and-swap.
+#[cfg(not(all(test, goro_loom)))]
+#[cold]
+#[inline(never)]
+fn lock_contended<S>(mutex: &StdMutex<S>) -> StdMutexGuard<'_, S> {
+    for pauses in [BACKOFF, 2 * BACKOFF] {
+        for _ in 0..pauses {
+            std::hint::spin_loop();
+        }
         match mutex.try_lock() {
             Ok(guard) => return guard,
             Err(TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
-            Err(TryLockError::WouldBlock) => {
-                for _ in 0..BACKOFF << round {
-                    std::hint::spin_loop();
-                }
-            }
+            Err(TryLockError::WouldBlock) => {}
         }
     }
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
