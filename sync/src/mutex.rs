@@ -9,10 +9,11 @@
 //! # The protocol
 //!
 //! The lock itself is one atomic word, `state`: `LOCKED` (a guard exists, or the mutex was
-//! handed to a waiter that has not run yet) and `QUEUED` (futures wait in the queue). The
-//! queue, and the `woken` flag below, live under one internal std mutex, held only for a few
-//! instructions and never across user code. `QUEUED` changes only under that mutex, and says
-//! whether the queue is empty.
+//! handed to a waiter that has not run yet), `QUEUED` (futures wait in the queue) and `WOKEN`
+//! (the front waiter has been woken to retry and has not run since). The queue lives under
+//! one internal std mutex, held only for a few instructions and never across user code.
+//! `QUEUED` and `WOKEN` change only under that mutex; `QUEUED` says whether the queue is
+//! empty.
 //!
 //! - **Lock, fast path.** A `lock()` that finds `LOCKED` clear sets it with one
 //!   compare-and-swap, even if others are queued: this *barging* keeps the lock busy while a
@@ -23,13 +24,18 @@
 //! - **Lock, slow path.** Under the internal mutex, the future either takes the lock (it was
 //!   freed meanwhile) or sets `QUEUED`, in one compare-and-swap on `state`, queues its waker,
 //!   and returns `Pending`.
-//! - **Unlock, fast path.** The guard's drop swaps `LOCKED` for nothing, if `state` is exactly
-//!   `LOCKED`: nobody waits, nobody to wake.
-//! - **Unlock, slow path (normal mode).** With `QUEUED` set, the drop takes the internal
-//!   mutex, clears `LOCKED` and wakes the oldest waiter, unless it has already been woken and
-//!   not yet run (`woken`: waking it twice would only cost a spurious poll). The woken waiter
-//!   stays at the front of the queue; when it runs it takes the mutex if it is still free, and
-//!   otherwise (someone barged in) waits again at the front.
+//! - **Unlock, fast path.** The guard's drop clears `LOCKED` with one compare-and-swap if
+//!   nobody waits (`state` is exactly `LOCKED`), or if `WOKEN` is set: the front waiter has
+//!   been woken and will retry when it runs, so there is nobody to wake. Under contention
+//!   this is most unlocks: without it, every unlock with a queue took the internal mutex
+//!   only to find the front waiter already woken, and that mutex's cache line crossed cores
+//!   on every lock (`mutex_contention` in BENCHMARKS.md: 31–84 ns/lock before, 15–20 after;
+//!   Go's `sync.Mutex` skips its wake the same way when its `mutexWoken` bit is set).
+//! - **Unlock, slow path (normal mode).** With `QUEUED` set and `WOKEN` clear, the drop takes
+//!   the internal mutex, clears `LOCKED`, wakes the oldest waiter and sets `WOKEN`. The woken
+//!   waiter stays at the front of the queue; when it runs it clears `WOKEN` and takes the
+//!   mutex if it is still free, and otherwise (someone barged in) waits again at the front,
+//!   where the next unlock, which now takes the slow path, finds it.
 //! - **Unlock, handoff.** If the oldest waiter has been waiting longer than
 //!   [`STARVATION_THRESHOLD`], unlock does not clear `LOCKED`: it hands the mutex straight to
 //!   that waiter, which is then its owner before it even runs, so no barging task can take it.
@@ -40,9 +46,15 @@
 //! set, so the holder's later unlock fails its fast path and takes the internal mutex, behind
 //! the waiter's queuing; an unlock that came first left `LOCKED` clear, and the waiter takes
 //! the lock instead of queuing. While the mutex is free and waiters are queued, the front one
-//! is always `woken`: the unlock that freed it woke it (or saw a barger holding the lock,
-//! whose own unlock will take the slow path), and if that waiter is dropped before running,
-//! its drop wakes the next one in its place. A waiter dropped after being handed the mutex
+//! is always woken: the unlock that freed it woke it or found `WOKEN` set (or saw a barger
+//! holding the lock, whose own unlock will take the slow path), and if that waiter is dropped
+//! before running, its drop wakes the next one in its place. An unlock that skips the
+//! internal mutex because `WOKEN` is set cannot strand the front waiter: the waiter clears
+//! `WOKEN` under that mutex *before* it retries, so an unlock that saw `WOKEN` freed the lock
+//! before the retry (which then takes it), and an unlock after the retry fails its
+//! compare-and-swap on the changed word, takes the slow path and wakes the waiter again.
+//! (loom: `loom_unlock_vs_lock` deadlocks if the fast path also skips with `WOKEN` clear, or
+//! if the woken waiter does not clear it.) A waiter dropped after being handed the mutex
 //! owns it, so its drop unlocks again, handing the mutex on to the next waiter.
 
 #![allow(unsafe_code)]
@@ -67,6 +79,9 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 const LOCKED: usize = 1;
 /// `state`: the queue of waiters is not empty (changed only under the internal mutex).
 const QUEUED: usize = 2;
+/// `state`: the front waiter has been woken to retry and has not run since, so an unlock
+/// need not wake it again (changed only under the internal mutex).
+const WOKEN: usize = 4;
 
 /// How many times a `lock()` that finds the mutex held retries before it queues (only with
 /// more than one CPU; none under loom, which would explore every spin).
@@ -117,9 +132,6 @@ unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
 /// The waiters, under the internal std mutex.
 struct Synced {
-    /// Whether the front waiter has been woken to retry and has not run since: a later unlock
-    /// need not wake it again.
-    woken: bool,
     /// The futures waiting for the lock; a grant is the lock itself.
     waiters: Waiters<Waiting, ()>,
 }
@@ -157,7 +169,6 @@ impl<T> Mutex<T> {
         Mutex {
             state: AtomicUsize::new(0),
             synced: StdMutex::new(Synced {
-                woken: false,
                 waiters: Waiters::new(),
             }),
             value: UnsafeCell::new(value),
@@ -273,6 +284,11 @@ impl<T: ?Sized> Mutex<T> {
         }
     }
 
+    /// Under the internal mutex: whether the front waiter has been woken and not run since.
+    fn is_woken(&self) -> bool {
+        self.state.load(Relaxed) & WOKEN != 0
+    }
+
     /// Under the internal mutex, after the queue changed: clears `QUEUED` if it is empty.
     fn sync_queued(&self, synced: &Synced) {
         if synced.waiters.is_empty() {
@@ -282,11 +298,14 @@ impl<T: ?Sized> Mutex<T> {
 
     /// Releases the lock held by a guard being dropped.
     fn unlock(&self) {
-        if (self.state)
-            .compare_exchange(LOCKED, 0, Release, Relaxed)
-            .is_ok()
-        {
-            return; // nobody waits
+        let mut state = LOCKED;
+        // Nobody waits, or the front waiter has been woken and will retry: clear `LOCKED`
+        // without the internal mutex.
+        while state == LOCKED || state & WOKEN != 0 {
+            match (self.state).compare_exchange_weak(state, state & !LOCKED, Release, Relaxed) {
+                Ok(_) => return,
+                Err(now) => state = now,
+            }
         }
         let mut synced = lock(&self.synced);
         let waker = self.unlock_slow(&mut synced);
@@ -300,15 +319,16 @@ impl<T: ?Sized> Mutex<T> {
     /// waiter, or clears `LOCKED` and wakes the front waiter. Returns the waker to wake once
     /// the internal mutex is released.
     fn unlock_slow(&self, synced: &mut Synced) -> Option<Waker> {
-        let waker = match synced.waiters.front_data() {
-            Some(front) if front.is_starving() => {
-                synced.woken = false;
-                synced.waiters.grant_front(())
-            }
-            _ => {
-                self.state.fetch_and(!LOCKED, Release);
-                self.wake_front(synced)
-            }
+        let starving = synced
+            .waiters
+            .front_data()
+            .is_some_and(Waiting::is_starving);
+        let waker = if starving {
+            self.state.fetch_and(!WOKEN, Relaxed);
+            synced.waiters.grant_front(())
+        } else {
+            self.state.fetch_and(!LOCKED, Release);
+            self.wake_front(synced)
         };
         self.sync_queued(synced);
         waker
@@ -318,7 +338,7 @@ impl<T: ?Sized> Mutex<T> {
     /// has been woken. A lock taken meanwhile by a barging task needs no wake: its unlock
     /// takes the slow path (`QUEUED` is set) and wakes the front waiter then.
     fn wake_front(&self, synced: &mut Synced) -> Option<Waker> {
-        if synced.woken || self.state.load(Relaxed) & LOCKED != 0 {
+        if self.state.load(Relaxed) & (WOKEN | LOCKED) != 0 {
             return None;
         }
         let front = synced.waiters.front()?;
@@ -326,7 +346,7 @@ impl<T: ?Sized> Mutex<T> {
         if let Some(waiting) = synced.waiters.data_mut(front) {
             waiting.wakes += 1;
         }
-        synced.woken = true;
+        self.state.fetch_or(WOKEN, Relaxed);
         Some(waker)
     }
 }
@@ -404,9 +424,9 @@ impl<'a, T: ?Sized> Future for Lock<'a, T> {
             self.key = None;
             return Poll::Ready(MutexGuard { mutex });
         }
-        if synced.woken && synced.waiters.front() == Some(key) {
+        if mutex.is_woken() && synced.waiters.front() == Some(key) {
             // This is the run the wake was for: a later unlock must wake us again.
-            synced.woken = false;
+            mutex.state.fetch_and(!WOKEN, Relaxed);
         }
         if mutex.try_acquire() {
             synced.waiters.remove(key);
@@ -427,13 +447,13 @@ impl<T: ?Sized> Drop for Lock<'_, T> {
         };
         let mutex = self.mutex;
         let mut synced = lock(&mutex.synced);
-        let was_woken = synced.woken && synced.waiters.front() == Some(key);
+        let was_woken = mutex.is_woken() && synced.waiters.front() == Some(key);
         let waker = if synced.waiters.remove(key).is_some() {
             // The lock was handed to us: hand it on.
             mutex.unlock_slow(&mut synced)
         } else if was_woken {
             // We were woken to take the free lock: wake the next waiter in our place.
-            synced.woken = false;
+            mutex.state.fetch_and(!WOKEN, Relaxed);
             mutex.wake_front(&mut synced)
         } else {
             None
