@@ -50,16 +50,17 @@ pub(crate) use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdMutexGuard};
 /// panics: wakers are woken and user futures polled only after the lock is released. A poisoned
 /// lock therefore means another thread panicked for unrelated reasons, and the state is sound.
 ///
-/// A thread that finds the lock taken backs off before it asks again (two rounds of
-/// [`BACKOFF`] and then twice as many pause instructions) and only then waits in std's lock,
-/// which spins by reading the lock word and takes it the moment it is released. Taking it at
-/// once makes the lock, and the state it guards, change cores on every operation when tasks
-/// on two workers share a channel; backing off leaves the holder's core a few hundred
-/// nanoseconds to take it again for its next operation while the cache line is still its own
-/// (Go's runtime lock backs off the same way, with its `procyield` rounds). Four senders and
-/// four receivers on two workers moved 4–6 M values/s before, 15–16 M after (`mpmc` in
-/// BENCHMARKS.md). An uncontended lock costs the same single compare-and-swap as before, and a
-/// lock held longer than the backoff ends in std's lock, which sleeps in the kernel.
+/// A thread that finds the lock taken backs off before it asks again: it pauses for
+/// [`BACKOFF`] pause instructions, retries, pauses twice as long, retries, and only then
+/// waits in std's lock, which spins by reading the lock word and takes it the moment it is
+/// released. Taking it at once makes the lock, and the state it guards, change cores on
+/// every operation when tasks on two workers share a channel; backing off leaves the holder's
+/// core a few hundred nanoseconds to take it again for its next operation while the cache
+/// line is still its own (Go's runtime lock backs off the same way, with its `procyield`
+/// rounds). Four senders and four receivers on two workers moved 4–6 M values/s before,
+/// about 18 M after (`mpmc` in BENCHMARKS.md). An uncontended lock costs the same single
+/// compare-and-swap as before, and a lock held longer than the backoff ends in std's lock,
+/// which sleeps in the kernel.
 #[inline]
 pub(crate) fn lock<S>(mutex: &StdMutex<S>) -> StdMutexGuard<'_, S> {
     // Loom explores every interleaving of each retry: its models take the lock directly.
