@@ -29,7 +29,7 @@
 //!   been woken and will retry when it runs, so there is nobody to wake. Under contention
 //!   this is most unlocks: without it, every unlock with a queue took the internal mutex
 //!   only to find the front waiter already woken, and that mutex's cache line crossed cores
-//!   on every lock (`mutex_contention` in BENCHMARKS.md: 31–84 ns/lock before, 15–20 after;
+//!   on every lock (`mutex_contention` in BENCHMARKS.md: 31–84 ns/lock before, 15–21 after;
 //!   Go's `sync.Mutex` skips its wake the same way when its `mutexWoken` bit is set).
 //! - **Unlock, slow path (normal mode).** With `QUEUED` set and `WOKEN` clear, the drop takes
 //!   the internal mutex, clears `LOCKED`, wakes the oldest waiter and sets `WOKEN`. The woken
