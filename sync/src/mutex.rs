@@ -67,7 +67,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::waiters::{lock, Key, StdMutex, Waiters};
+use crate::waiters::{lock, multi_cpu, Key, StdMutex, Waiters};
 
 #[cfg(all(test, goro_loom))]
 use loom::sync::atomic::AtomicUsize;
@@ -349,13 +349,6 @@ impl<T: ?Sized> Mutex<T> {
         self.state.fetch_or(WOKEN, Relaxed);
         Some(waker)
     }
-}
-
-/// Whether this machine has more than one CPU (read once): spinning on a lock only helps when
-/// its holder can run at the same time.
-fn multi_cpu() -> bool {
-    static MULTI: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *MULTI.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
 }
 
 impl<T: Default> Default for Mutex<T> {

@@ -50,10 +50,10 @@ pub(crate) use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdMutexGuard};
 /// panics: wakers are woken and user futures polled only after the lock is released. A poisoned
 /// lock therefore means another thread panicked for unrelated reasons, and the state is sound.
 ///
-/// A thread that finds the lock taken backs off before it asks again: it pauses for
-/// [`BACKOFF`] pause instructions, retries, pauses twice as long, retries, and only then
-/// waits in std's lock, which spins by reading the lock word and takes it the moment it is
-/// released. Taking it at once makes the lock, and the state it guards, change cores on
+/// On a machine with more than one CPU, a thread that finds the lock taken backs off before
+/// it asks again: it pauses for [`BACKOFF`] pause instructions, retries, pauses twice as
+/// long, retries, and only then waits in std's lock, which spins by reading the lock word and
+/// takes it the moment it is released. Taking it at once makes the lock, and the state it guards, change cores on
 /// every operation when tasks on two workers share a channel; backing off leaves the holder's
 /// core a few hundred nanoseconds to take it again for its next operation while the cache
 /// line is still its own (Go's runtime lock backs off the same way, with its `procyield`
@@ -80,7 +80,9 @@ pub(crate) fn lock<S>(mutex: &StdMutex<S>) -> StdMutexGuard<'_, S> {
 #[cold]
 #[inline(never)]
 fn lock_contended<S>(mutex: &StdMutex<S>) -> StdMutexGuard<'_, S> {
-    for pauses in [BACKOFF, 2 * BACKOFF] {
+    // On one CPU the holder is not running while we pause: go straight to std's lock.
+    let rounds = if multi_cpu() { 2 } else { 0 };
+    for pauses in [BACKOFF, 2 * BACKOFF].into_iter().take(rounds) {
         for _ in 0..pauses {
             std::hint::spin_loop();
         }
@@ -91,6 +93,13 @@ fn lock_contended<S>(mutex: &StdMutex<S>) -> StdMutexGuard<'_, S> {
         }
     }
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Whether this machine has more than one CPU (read once): pausing or spinning for a lock
+/// only helps when its holder can run at the same time.
+pub(crate) fn multi_cpu() -> bool {
+    static MULTI: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *MULTI.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
 }
 
 /// Pause instructions [`lock`] waits after finding its mutex taken, before its first retry.
