@@ -43,8 +43,9 @@
 //!   of it: none can starve (Go's "starvation mode", with the same 1 ms threshold).
 //!
 //! No wakeup is lost: a waiter sets `QUEUED` in the same compare-and-swap that finds `LOCKED`
-//! set, so the holder's later unlock fails its fast path and takes the internal mutex, behind
-//! the waiter's queuing; an unlock that came first left `LOCKED` clear, and the waiter takes
+//! set, so the holder's later unlock either takes the internal mutex, behind the waiter's
+//! queuing, or finds `WOKEN` set (a waiter ahead of it will run; see below); an unlock that
+//! came first left `LOCKED` clear, and the waiter takes
 //! the lock instead of queuing. While the mutex is free and waiters are queued, the front one
 //! is always woken: the unlock that freed it woke it or found `WOKEN` set (or saw a barger
 //! holding the lock, whose own unlock will take the slow path), and if that waiter is dropped
