@@ -378,6 +378,11 @@ fn dropping_a_join_handle_whose_output_panics_on_drop_does_not_unwind() {
     );
 }
 
+/// How many times the workers of `rt` have gone to sleep, all told.
+fn times_asleep(rt: &goro_runtime::Runtime) -> u64 {
+    rt.metrics().workers.iter().map(|w| w.parked).sum()
+}
+
 #[test]
 fn a_lone_yielding_task_wakes_no_other_worker() {
     // A task that yields with nothing else runnable on its worker goes to the back of that
@@ -387,12 +392,11 @@ fn a_lone_yielding_task_wakes_no_other_worker() {
     const YIELDS: usize = 20_000;
     watchdog(60, || {
         let rt = runtime(2);
-        let parked = || -> u64 { rt.metrics().workers.iter().map(|w| w.parked).sum() };
         rt.block_on(async {
             // Both workers have been up and found nothing to do: the other one sleeps.
             goro_runtime::time::sleep(Duration::from_millis(20)).await;
         });
-        let before = parked();
+        let before = times_asleep(&rt);
         let yielded = rt.block_on(async {
             goro_runtime::spawn(async {
                 let mut yielded = 0;
@@ -406,7 +410,7 @@ fn a_lone_yielding_task_wakes_no_other_worker() {
             .unwrap()
         });
         assert_eq!(yielded, YIELDS);
-        let sleeps = parked() - before;
+        let sleeps = times_asleep(&rt) - before;
         assert!(
             sleeps < (YIELDS / 100) as u64,
             "workers went to sleep {sleeps} times while one task yielded {YIELDS} times"
@@ -425,8 +429,7 @@ fn a_ping_pong_pair_stays_on_one_worker() {
     const ROUNDS: usize = 20_000;
     watchdog(60, || {
         let rt = runtime(2);
-        let parked = || -> u64 { rt.metrics().workers.iter().map(|w| w.parked).sum() };
-        let before = parked();
+        let before = times_asleep(&rt);
         rt.block_on(async {
             let (to_b, from_a) = goro_sync::chan::bounded::<usize>(0);
             let (to_a, from_b) = goro_sync::chan::bounded::<usize>(0);
@@ -446,7 +449,7 @@ fn a_ping_pong_pair_stays_on_one_worker() {
             a.await.unwrap();
             b.await.unwrap();
         });
-        let sleeps = parked() - before;
+        let sleeps = times_asleep(&rt) - before;
         assert!(
             sleeps < (ROUNDS / 100) as u64,
             "workers went to sleep {sleeps} times in {ROUNDS} round trips of one pair"
